@@ -1,0 +1,58 @@
+"""helpers: the tested code behind the course *Variational inference and Monte Carlo gradient estimators*.
+
+Importing the package changes no global state; every notebook starts with ``cfg = helpers.setup(seed=0)``.
+"""
+
+from helpers.config import SCALES, Scale, Setup, get_device, get_scale, setup
+from helpers.control_variates import leave_one_out_baseline, same_draws_baseline, separate_draws_baseline
+from helpers.estimators import (
+    RepeatedEstimates,
+    draw_noise,
+    elbo_estimate,
+    elbo_terms,
+    repeated_estimates,
+    reparameterization_gradient,
+    reparameterization_terms,
+    score_function_gradient,
+    score_function_terms,
+)
+from helpers.families import LogNormal, Normal, get_family
+from helpers.models import EXERCISE_DATA, GammaPoisson, SupportWarning
+from helpers.quadrature import normal_positive_log_moment, normal_positive_moments
+from helpers.stats import Z_95, interval_table, mean_and_se, variance_and_se, z_scores
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EXERCISE_DATA",
+    "SCALES",
+    "GammaPoisson",
+    "LogNormal",
+    "Normal",
+    "RepeatedEstimates",
+    "Scale",
+    "Setup",
+    "SupportWarning",
+    "Z_95",
+    "draw_noise",
+    "elbo_estimate",
+    "elbo_terms",
+    "get_device",
+    "get_family",
+    "get_scale",
+    "interval_table",
+    "leave_one_out_baseline",
+    "mean_and_se",
+    "normal_positive_log_moment",
+    "normal_positive_moments",
+    "repeated_estimates",
+    "reparameterization_gradient",
+    "reparameterization_terms",
+    "same_draws_baseline",
+    "score_function_gradient",
+    "score_function_terms",
+    "separate_draws_baseline",
+    "setup",
+    "variance_and_se",
+    "z_scores",
+]

@@ -1,0 +1,129 @@
+"""Scale presets, device choice and the one set-up call every notebook makes.
+
+Importing this module changes no global state. :func:`setup` is the only function that does, and every
+notebook calls it once, in its imports-and-seed cell::
+
+    cfg = helpers.setup(seed=0)
+    cfg.scale.num_repeats, cfg.device, cfg.generator
+
+The scale is read from the environment variable ``BOOK_SCALE`` (``quick`` | ``standard`` | ``full``):
+``make test`` runs the notebooks at ``quick``, ``make book`` at ``standard``, and ``full`` reproduces
+paper-scale experiments (a GPU is advised for the deep-model chapters).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+ENV_VAR = "BOOK_SCALE"
+DEFAULT_SCALE = "standard"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Sizes that change with the scale preset; chapters read them instead of hard-coding numbers.
+
+    Attributes:
+        name: ``"quick"``, ``"standard"`` or ``"full"``.
+        num_repeats: independent repetitions of an estimator when measuring its mean and variance
+            (chapter *Gradient estimators*).
+        sample_sizes: the grid of Monte Carlo sample sizes ``M`` for the variance-versus-``M`` study.
+        chunk_draws: at most this many draws are held in memory at once when repetitions are vectorized
+            (keeps Binder's 2 GB machines safe; it does not change any result).
+    """
+
+    name: str
+    num_repeats: int
+    sample_sizes: tuple[int, ...]
+    chunk_draws: int = 2_000_000
+
+
+SCALES: dict[str, Scale] = {
+    "quick": Scale(
+        name="quick",
+        num_repeats=1_000,
+        sample_sizes=(1, 10, 100, 1_000, 10_000),
+    ),
+    "standard": Scale(
+        name="standard",
+        num_repeats=2_000,
+        sample_sizes=(1, 3, 10, 30, 100, 300, 1_000, 3_000, 10_000),
+    ),
+    "full": Scale(
+        name="full",
+        num_repeats=10_000,
+        sample_sizes=(1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1_000, 2_000, 3_000, 5_000, 10_000),
+        chunk_draws=20_000_000,
+    ),
+}
+
+
+def get_scale(name: str | None = None) -> Scale:
+    """Return the scale preset ``name``, or the one named by ``$BOOK_SCALE`` (default ``standard``).
+
+    Raises:
+        ValueError: if the name is not one of ``quick``, ``standard``, ``full``.
+    """
+    chosen = name if name is not None else os.environ.get(ENV_VAR, DEFAULT_SCALE)
+    key = chosen.strip().lower()
+    if key not in SCALES:
+        raise ValueError(
+            f"scale {chosen!r} is unknown (from {'the argument' if name is not None else '$' + ENV_VAR}); "
+            f"use one of {sorted(SCALES)}, e.g. `export {ENV_VAR}=quick`."
+        )
+    return SCALES[key]
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """CUDA when it is present, the CPU otherwise; ``prefer="cpu"`` forces the CPU.
+
+    Every chapter runs the same code path on both devices.
+    """
+    if prefer is not None:
+        return torch.device(prefer)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What :func:`setup` returns: the seed, the scale preset, the device and a seeded generator on it."""
+
+    seed: int
+    scale: Scale
+    device: torch.device
+    generator: torch.Generator
+
+
+def setup(seed: int = 0, *, scale: str | None = None, device: str | None = None) -> Setup:
+    """Seed every random number generator and set numeric and plotting defaults; call once per notebook.
+
+    Seeds Python's ``random``, NumPy's legacy global generator and PyTorch (CPU and CUDA); sets PyTorch's
+    print precision and the course's matplotlib style (:func:`helpers.plotting.use_course_style`).
+
+    Args:
+        seed: the seed for every generator.
+        scale: overrides ``$BOOK_SCALE`` (``quick`` | ``standard`` | ``full``).
+        device: overrides the device choice (``"cpu"`` or ``"cuda"``).
+
+    Returns:
+        A :class:`Setup` with ``generator``, a ``torch.Generator`` seeded with ``seed`` on ``device``:
+        pass it to every helper that draws random numbers.
+    """
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int (got {seed!r}); pass e.g. seed=0.")
+    chosen_scale = get_scale(scale)
+    chosen_device = get_device(device)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    torch.set_printoptions(precision=5, sci_mode=False)
+    from helpers.plotting import use_course_style  # local import: matplotlib only when a notebook asks
+
+    use_course_style()
+    generator = torch.Generator(device=chosen_device).manual_seed(seed)
+    return Setup(seed=seed, scale=chosen_scale, device=chosen_device, generator=generator)

@@ -1,0 +1,37 @@
+"""Baselines for the score-function estimator (chapter *Gradient estimators*).
+
+The score-function estimator with a baseline b_s for draw s is
+
+    g = (1/S) sum_s  grad_lambda log q(z_s) * (w_s - b_s),      w_s = log p(x, z_s) - log q(z_s).
+
+It stays unbiased when b_s is independent of z_s, because E_q[grad log q] = 0. Every function here takes the
+weights ``w`` of shape (..., S) and returns a baseline that broadcasts against them.
+
+* :func:`leave_one_out_baseline` (unbiased): b_s = mean of the other S - 1 weights.
+* :func:`separate_draws_baseline` (unbiased): the mean weight on an independent batch of draws.
+* :func:`same_draws_baseline` (**biased**, for demonstration): the mean of the same S weights, including w_s;
+  E[g] = (1 - 1/S) grad ELBO, so it shrinks the gradient by a factor 1/S.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+
+def leave_one_out_baseline(weights: Tensor) -> Tensor:
+    """b_s = (sum_j w_j - w_s) / (S - 1), shape (..., S); independent of z_s, hence unbiased. Needs S >= 2."""
+    num_samples = weights.shape[-1]
+    if num_samples < 2:
+        raise ValueError("the leave-one-out baseline needs num_samples >= 2; use control_variate='separate' for S = 1.")
+    total = weights.sum(-1, keepdim=True)
+    return (total - weights) / (num_samples - 1)
+
+
+def same_draws_baseline(weights: Tensor) -> Tensor:
+    """b = (1/S) sum_j w_j from the same draws, shape (..., 1). Biased: E[g] = (1 - 1/S) grad ELBO."""
+    return weights.mean(-1, keepdim=True)
+
+
+def separate_draws_baseline(independent_weights: Tensor) -> Tensor:
+    """b = mean of weights computed on an independent batch of draws, shape (..., 1); unbiased."""
+    return independent_weights.mean(-1, keepdim=True)
