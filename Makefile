@@ -6,7 +6,7 @@ PYTHON_BOOTSTRAP ?= $(shell command -v python3.11 || command -v python3)
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
-MATHJAX := book/_static/mathjax/tex-chtml.js
+MATHJAX := book/_vendor/mathjax/tex-chtml.js
 MATHJAX_VERSION := 3.2.2
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
@@ -26,9 +26,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $@
 
 $(MATHJAX):
-	@command -v npm >/dev/null || { echo "npm not found: install Node.js (Debian: apt-get install npm), or put MathJax 3's es5/ folder in book/_static/mathjax"; exit 1; }
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js (Debian: apt-get install npm), or put MathJax 3's es5/ folder in book/_vendor/mathjax"; exit 1; }
 	npm install --no-audit --no-fund --loglevel=error --prefix .cache/npm mathjax@$(MATHJAX_VERSION)
-	rm -rf book/_static/mathjax && cp -r .cache/npm/node_modules/mathjax/es5 book/_static/mathjax
+	rm -rf book/_vendor/mathjax && mkdir -p book/_vendor && cp -r .cache/npm/node_modules/mathjax/es5 book/_vendor/mathjax
 
 browser-deps:
 	@test -x "$(CHROMIUM)" || { \

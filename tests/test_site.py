@@ -1,0 +1,133 @@
+"""Browser check of the built site (``make test`` runs it after the strict book build).
+
+Serves ``book/_build/html`` on localhost, opens every page in headless Chromium (Debian's ``chromium``, driven
+by Playwright) and fails on console errors, uncaught page errors, failed requests (the site must work offline:
+no request may leave localhost), any formula MathJax did not typeset, and any image that did not load.
+Screenshots of the landing page and of every chapter go to ``book/_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import BOOK
+
+pytestmark = pytest.mark.site
+
+HTML = BOOK / "_build" / "html"
+SCREENSHOTS = BOOK / "_build" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+# pages that are Sphinx machinery rather than content
+SKIP = {"genindex.html", "search.html"}
+PAGES = sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html") if p.name not in SKIP and "_static" not in p.parts) if HTML.exists() else []
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # keep pytest's output readable
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not (HTML / "index.html").exists():
+        pytest.fail("book/_build/html is missing: run `make book` (or the build step of `make test`) first")
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `make browser-deps` installs it (Debian package chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def test_the_site_has_the_landing_page_and_chapters():
+    assert "index.html" in PAGES and "intro.html" in PAGES
+    assert any(page.startswith("estimators/") for page in PAGES)
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page_loads_cleanly_with_typeset_math_and_images(server, browser, page_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("response", lambda response: problems.append(f"HTTP {response.status}: {response.url}") if response.status >= 400 else None)
+    page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url} ({request.failure})"))
+    page.on(
+        "request",
+        lambda request: problems.append(f"request leaves the site: {request.url}")
+        if not request.url.startswith((server, "data:", "blob:", "about:"))
+        else None,
+    )
+    page.goto(f"{server}/{page_path}", wait_until="load")
+    page.wait_for_load_state("networkidle")
+
+    math_count = page.evaluate("document.querySelectorAll('.math, span.math, div.math').length")
+    if math_count:
+        # MathJax 3 exposes a startup promise; wait for it, then for the last typeset pass
+        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000)
+        page.evaluate("MathJax.startup.promise")
+        untypeset = page.evaluate(
+            """() => Array.from(document.querySelectorAll('.math'))
+                     .filter(el => !el.querySelector('mjx-container'))
+                     .map(el => el.textContent.slice(0, 80))"""
+        )
+        errors = page.evaluate(
+            "() => Array.from(document.querySelectorAll('mjx-merror, [data-mjx-error]')).map(e => e.textContent || e.getAttribute('data-mjx-error'))"
+        )
+        problems += [f"formula not typeset: {text!r}" for text in untypeset]
+        problems += [f"MathJax error: {text!r}" for text in errors]
+        assert page.evaluate("document.querySelectorAll('mjx-container').length") > 0
+
+    broken_images = page.evaluate(
+        """() => Array.from(document.images)
+                 .filter(img => !(img.complete && img.naturalWidth > 0))
+                 .map(img => img.getAttribute('src'))"""
+    )
+    problems += [f"image did not load: {src}" for src in broken_images]
+
+    if page_path == "intro.html" or page_path.count("/") >= 1:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = "landing" if page_path == "intro.html" else page_path.replace("/", "__").removesuffix(".html")
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=page_path == "intro.html")
+    page.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_chapter_renders_its_figures_and_proofs(server, browser):
+    page = browser.new_page()
+    page.goto(f"{server}/estimators/gradient-estimators.html", wait_until="networkidle")
+    assert page.evaluate("document.querySelectorAll('img[src*=\"_images\"]').length") >= 3
+    assert page.evaluate("document.querySelectorAll('.proof, div[class*=\"proof\"]').length") >= 3
+    assert page.evaluate("document.querySelectorAll('.exercise').length") >= 2
+    assert page.evaluate("document.querySelectorAll('.solution, details.solution, div[class*=\"solution\"]').length") >= 2
+    assert page.evaluate("document.querySelectorAll('a.reference.internal[href*=\"#id\"], .citation, span.citation, a[href*=\"williams1992\"]').length") >= 1
+    page.close()
