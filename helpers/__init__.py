@@ -10,9 +10,9 @@ from helpers.estimators import (
     draw_noise,
     elbo_estimate,
     elbo_terms,
-    repeated_estimates,
     reparameterization_gradient,
     reparameterization_terms,
+    repeated_estimates,
     score_function_gradient,
     score_function_terms,
 )

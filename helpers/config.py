@@ -119,7 +119,7 @@ def setup(seed: int = 0, *, scale: str | None = None, device: str | None = None)
     chosen_scale = get_scale(scale)
     chosen_device = get_device(device)
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - seeds the legacy global generator a reader may call
     torch.manual_seed(seed)  # also seeds every CUDA device
     torch.set_printoptions(precision=5, sci_mode=False)
     from helpers.plotting import use_course_style  # local import: matplotlib only when a notebook asks

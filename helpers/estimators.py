@@ -104,7 +104,8 @@ def reparameterization_terms(
     d_log_q = q.grad_z_log_prob(z, loc, scale)  # (..., S, D)
     dz_dloc, dz_dscale = q.jacobian(eps, loc, scale)  # (..., S, D) each
     df_dz = d_log_p - d_log_q
-    terms_loc, terms_scale = df_dz * dz_dloc, df_dz * dz_dscale
+    terms_loc = df_dz if isinstance(dz_dloc, float) and dz_dloc == 1.0 else df_dz * dz_dloc
+    terms_scale = df_dz * dz_dscale
     if not path_derivative:
         score_loc, score_scale = q.score_from_noise(eps, z, loc, scale)
         terms_loc, terms_scale = terms_loc - score_loc, terms_scale - score_scale
@@ -120,7 +121,9 @@ def baseline_for(
     family: str | Family = "normal",
     generator: torch.Generator | None = None,
 ) -> Tensor | float | None:
-    """The baseline b_s named by ``control_variate`` for the draws ``eps`` (..., S, D); see :mod:`helpers.control_variates`.
+    """The baseline b_s named by ``control_variate`` for the draws ``eps`` (..., S, D).
+
+    See :mod:`helpers.control_variates`.
 
     ``"separate"`` draws a second, independent batch of the same shape from ``generator``.
     """
@@ -288,9 +291,10 @@ def repeated_estimates(
 ) -> RepeatedEstimates:
     """R independent estimates at once, vectorized over repetitions and draws (noise of shape (R, S, D)).
 
-    Repetitions are processed in chunks of at most ``chunk_draws`` draws to bound memory; chunking changes no
-    number (the noise is drawn chunk by chunk from the same generator). Draws outside the support are counted per
-    repetition and reported in one :class:`SupportWarning`, never dropped.
+    Repetitions are processed in chunks of at most ``chunk_draws`` draws to bound memory; the noise is drawn chunk
+    by chunk, of shape (chunk, S, D), from ``generator``. The chunk size changes which random numbers are drawn,
+    never their distribution: with the same seed and ``chunk_draws`` the result is reproduced exactly. Draws
+    outside the support are counted per repetition and reported in one :class:`SupportWarning`, never dropped.
     """
     loc_t, scale_t, num_samples = _prepare(model, loc, scale, num_samples, generator)
     num_repeats = check_count(num_repeats, "num_repeats")
@@ -301,7 +305,9 @@ def repeated_estimates(
     q = get_family(family)
     for start in range(0, num_repeats, per_chunk):  # a loop over memory-sized chunks, not over draws
         reps = min(per_chunk, num_repeats - start)
-        eps = draw_noise(num_samples, model.latent_dim, num_repeats=reps, generator=generator, dtype=loc_t.dtype, device=loc_t.device)
+        eps = draw_noise(
+            num_samples, model.latent_dim, num_repeats=reps, generator=generator, dtype=loc_t.dtype, device=loc_t.device
+        )
         outside.append(model.outside_support(q.transform(eps, loc_t, scale_t)).sum(-1))
         if estimator == "elbo":
             values.append(elbo_terms(model, loc_t, scale_t, eps, family).mean(-1))

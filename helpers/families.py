@@ -6,7 +6,8 @@ Each family gives the pieces the gradient estimators are built from (chapter *Gr
 * ``log_prob(z, loc, scale)``: ``log q(z)`` summed over D, shape (..., S);
 * ``score(z, loc, scale)``: ``d log q(z) / d loc`` and ``d log q(z) / d scale`` at fixed ``z``, each (..., S, D);
 * ``grad_z_log_prob(z, loc, scale)``: ``d log q(z) / dz``, shape (..., S, D);
-* ``jacobian(eps, loc, scale)``: ``dz/d loc`` and ``dz/d scale`` (elementwise, the family is mean-field);
+* ``jacobian(eps, loc, scale)``: ``dz/d loc`` and ``dz/d scale`` (elementwise, the family is mean-field; a
+  constant may be returned as a number);
 * ``log_prob_from_noise`` and ``score_from_noise``: the same numbers as ``log_prob`` and ``score`` at
   z = transform(eps), computed from eps directly (the estimators' fast path; tests check they agree).
 
@@ -61,8 +62,9 @@ class Normal:
         return -(z - loc) / scale**2
 
     @staticmethod
-    def jacobian(eps: Tensor, loc: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
-        return torch.ones_like(eps + loc), eps.expand_as(eps + loc)
+    def jacobian(eps: Tensor, loc: Tensor, scale: Tensor) -> tuple[float, Tensor]:
+        """dz/dloc = 1 (returned as the number 1.0, which broadcasts) and dz/dscale = eps."""
+        return 1.0, eps
 
 
 class LogNormal:

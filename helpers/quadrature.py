@@ -59,7 +59,9 @@ class _PositiveLogMoment(torch.autograd.Function):
         out = np.empty((3, mu.size))
         for i, (m, s) in enumerate(zip(mu, sigma)):  # one 1-D integral per latent dimension, not per sample
             out[:, i] = _positive_log_moment_and_grads(float(m), float(s))
-        value, d_mu, d_sigma = (torch.as_tensor(row, dtype=loc.dtype, device=loc.device).reshape(loc.shape) for row in out)
+        value, d_mu, d_sigma = (
+            torch.as_tensor(row, dtype=loc.dtype, device=loc.device).reshape(loc.shape) for row in out
+        )
         ctx.save_for_backward(d_mu, d_sigma)
         return value
 

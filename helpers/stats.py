@@ -26,7 +26,9 @@ def variance_and_se(values: Tensor, dim: int = 0) -> tuple[Tensor, Tensor]:
     """Sample variance and its large-sample standard error sqrt((m4 - s^4) / n), m4 the 4th central moment."""
     n = values.shape[dim]
     if n < 4:
-        raise ValueError(f"values needs at least 4 entries along dim={dim} for the variance's standard error (got {n}).")
+        raise ValueError(
+            f"values needs at least 4 entries along dim={dim} for the variance's standard error (got {n})."
+        )
     centred = values - values.mean(dim, keepdim=True)
     var = values.var(dim)
     m4 = (centred**4).mean(dim)
@@ -61,6 +63,10 @@ def interval_table(
         cells = [f"{float(reference[i]):>{width}.{digits}f}"]
         for label in labels:
             est, se = rows[label]
-            cells.append(f"{float(est[i]):>{width}.{digits}f} ± {Z_95 * float(se[i]):<7.{digits}f}"[: width + 10].rjust(width + 10))
+            cells.append(
+                f"{float(est[i]):>{width}.{digits}f} ± {Z_95 * float(se[i]):<7.{digits}f}"[: width + 10].rjust(
+                    width + 10
+                )
+            )
         lines.append(f"{name:<14}" + "".join(cells))
     return "\n".join(lines)

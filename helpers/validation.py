@@ -21,7 +21,9 @@ def as_tensor(value: object, name: str, *, dtype: torch.dtype | None = None) -> 
 def check_finite(tensor: Tensor, name: str) -> Tensor:
     """Raise ``ValueError`` naming ``name`` when ``tensor`` has a NaN or an infinite entry."""
     if not torch.isfinite(tensor).all():
-        raise ValueError(f"{name} must be finite; it contains NaN or inf ({tensor.tolist()}). Check how it was computed.")
+        raise ValueError(
+            f"{name} must be finite; it contains NaN or inf ({tensor.tolist()}). Check how it was computed."
+        )
     return tensor
 
 

@@ -49,7 +49,9 @@ def test_the_lock_agrees_with_every_pin():
             name, version = line.split("==")
             lock[name.strip().lower().replace("_", "-")] = version.strip()
     for name, version in _pyproject_pins().items():
-        assert lock.get(name.replace("_", "-")) == version, f"constraints.txt pins {name} to {lock.get(name)}, pyproject to {version}"
+        assert lock.get(name.replace("_", "-")) == version, (
+            f"constraints.txt pins {name} to {lock.get(name)}, pyproject to {version}"
+        )
 
 
 def test_jupyter_book_is_version_1():

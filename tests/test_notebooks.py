@@ -8,7 +8,6 @@ import re
 import nbformat
 import pytest
 import yaml
-
 from conftest import BOOK
 
 NOTEBOOKS = sorted(p for p in BOOK.rglob("*.ipynb") if "_build" not in p.parts and ".ipynb_checkpoints" not in p.parts)
@@ -54,4 +53,6 @@ def test_notebook_has_one_imports_and_seed_cell_near_the_top(path):
     assert re.search(r"helpers\.setup\(seed=\d+", code_cells[0]), "seed helpers.setup explicitly"
     for i, source in enumerate(code_cells[1:], start=1):
         assert not re.search(r"torch\.manual_seed|np\.random\.seed|random\.seed", source), f"cell {i} re-seeds globally"
-        assert not re.search(r"^\s*(import|from)\s+\w", source, re.MULTILINE), f"{path.name}: code cell {i} imports; keep imports in the first cell"
+        assert not re.search(r"^\s*(import|from)\s+\w", source, re.MULTILINE), (
+            f"{path.name}: code cell {i} imports; keep imports in the first cell"
+        )

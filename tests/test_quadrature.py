@@ -48,7 +48,9 @@ def test_closed_form_truncated_moments_match_mpmath(mu, sigma):
     density = lambda z: mpmath.npdf(z, mu, sigma)  # noqa: E731
     upper = mu + 40 * sigma
     assert float(moments["mass"][0]) == pytest.approx(float(mpmath.quad(density, [0, upper])), rel=1e-12)
-    assert float(moments["mean"][0]) == pytest.approx(float(mpmath.quad(lambda z: z * density(z), [0, upper])), rel=1e-12)
+    assert float(moments["mean"][0]) == pytest.approx(
+        float(mpmath.quad(lambda z: z * density(z), [0, upper])), rel=1e-12
+    )
     sq_dev = float(mpmath.quad(lambda z: (z - mu) ** 2 * density(z), [0, upper]))
     assert float(moments["sq_dev"][0]) == pytest.approx(sq_dev, rel=1e-12)
 

@@ -59,7 +59,11 @@ class GammaPoisson:
         if (data < 0).any() or (data != torch.round(data)).any():
             raise ValueError(f"x must hold non-negative integer counts (got {data.tolist()}).")
         for name, value in (("u_shape", u_shape), ("u_rate", u_rate), ("v_shape", v_shape), ("v_rate", v_rate)):
-            check_positive(torch.tensor(float(value)), name, hint="Gamma shapes and rates are positive numbers")
+            check_positive(
+                torch.tensor(float(value), dtype=torch.float64),
+                name,
+                hint="Gamma shapes and rates are positive numbers",
+            )
         self.x = data
         self.u_shape, self.u_rate, self.v_shape, self.v_rate = map(float, (u_shape, u_rate, v_shape, v_rate))
         self.num_data = int(data.numel())
@@ -115,13 +119,18 @@ class GammaPoisson:
         """
         log_coeff = z.new_tensor([self.sum_x + self.u_shape - 1.0, self.sum_x + self.v_shape - 1.0])
         rates = z.new_tensor([self.u_rate, self.v_rate])
-        value = torch.log(z) @ log_coeff - z @ rates - self.num_data * z.prod(-1) + (self.prior_constant - self.log_factorials)
+        value = (
+            torch.log(z) @ log_coeff
+            - z @ rates
+            - self.num_data * z.prod(-1)
+            + (self.prior_constant - self.log_factorials)
+        )
         return torch.where(self.outside_support(z), -math.inf, value)
 
     def grad_log_joint(self, z: Tensor) -> Tensor:
         """d log p(x, u, v) / d(u, v), shape (..., 2); NaN outside the support (the derivative does not exist).
 
-            d/du = (S + a_u - 1)/u - N v - b_u,        d/dv = (S + a_v - 1)/v - N u - b_v.
+        d/du = (S + a_u - 1)/u - N v - b_u,        d/dv = (S + a_v - 1)/v - N u - b_v.
         """
         log_coeff = z.new_tensor([self.sum_x + self.u_shape - 1.0, self.sum_x + self.v_shape - 1.0])
         rates = z.new_tensor([self.u_rate, self.v_rate])

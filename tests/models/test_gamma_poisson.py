@@ -67,7 +67,12 @@ def test_log_evidence_matches_two_dimensional_quadrature(model):
     shift = 25.0
     value, _ = integrate.dblquad(
         lambda v, u: math.exp(float(model.log_joint(torch.tensor([u, v], dtype=DT))) + shift),
-        0, 30, 0, 6, epsabs=1e-12, epsrel=1e-10,
+        0,
+        30,
+        0,
+        6,
+        epsabs=1e-12,
+        epsrel=1e-10,
     )
     assert model.log_evidence() == pytest.approx(math.log(value) - shift, abs=1e-7)
 
@@ -117,8 +122,12 @@ def test_exact_elbo_gradient_matches_finite_differences(model, family):
         for d in range(2):
             step = torch.zeros(2, dtype=DT)
             step[d] = h
-            plus = model.exact_elbo(loc + step if which == "loc" else loc, scale + step if which == "scale" else scale, family)
-            minus = model.exact_elbo(loc - step if which == "loc" else loc, scale - step if which == "scale" else scale, family)
+            plus = model.exact_elbo(
+                loc + step if which == "loc" else loc, scale + step if which == "scale" else scale, family
+            )
+            minus = model.exact_elbo(
+                loc - step if which == "loc" else loc, scale - step if which == "scale" else scale, family
+            )
             assert float(grad[d]) == pytest.approx(float(plus - minus) / (2 * h), abs=1e-6), (which, d)
 
 

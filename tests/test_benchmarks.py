@@ -1,0 +1,29 @@
+"""The benchmark scripts run (small sizes): a benchmark that rots is worse than none. Timings are not asserted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_estimator_benchmark_runs_and_reports_every_row():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/bench_estimators.py",
+            "--num-samples",
+            "1000",
+            "--loop-samples",
+            "20",
+            "--repeats",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for row in ("helpers.score_function_gradient", "helpers.reparameterization_gradient", "per-sample Python loop"):
+        assert row in result.stdout

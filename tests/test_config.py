@@ -1,0 +1,60 @@
+"""Scale presets, set-up, and no global state changed by importing the package."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import helpers
+
+
+def test_scale_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("BOOK_SCALE", "quick")
+    assert helpers.get_scale().name == "quick"
+    monkeypatch.setenv("BOOK_SCALE", " Full ")
+    assert helpers.get_scale().name == "full"
+    monkeypatch.delenv("BOOK_SCALE")
+    assert helpers.get_scale().name == "standard"
+
+
+def test_unknown_scale_names_the_variable(monkeypatch):
+    monkeypatch.setenv("BOOK_SCALE", "huge")
+    with pytest.raises(ValueError, match="BOOK_SCALE"):
+        helpers.get_scale()
+
+
+def test_scales_grow():
+    quick, standard, full = (helpers.SCALES[n] for n in ("quick", "standard", "full"))
+    assert quick.num_repeats <= standard.num_repeats <= full.num_repeats
+    assert quick.num_repeats >= 1_000  # the chapter's variance study needs >= 1,000 repetitions at every scale
+    for scale in (quick, standard, full):
+        assert scale.sample_sizes[0] == 1 and scale.sample_sizes[-1] == 10_000
+
+
+def test_setup_seeds_reproducibly():
+    first = helpers.setup(seed=3, scale="quick")
+    a = (torch.rand(3), torch.rand(3, generator=first.generator))
+    second = helpers.setup(seed=3, scale="quick")
+    b = (torch.rand(3), torch.rand(3, generator=second.generator))
+    torch.testing.assert_close(a, b)
+    assert first.device.type in ("cpu", "cuda") and first.scale.name == "quick"
+    with pytest.raises(ValueError, match="seed"):
+        helpers.setup(seed=-1)
+
+
+def test_importing_helpers_changes_no_global_state():
+    state = (
+        "(dict(mpl.rcParams), torch.get_default_dtype(), torch.random.get_rng_state().sum().item(),"
+        " np.random.get_state()[1][:5].tolist(), str(torch.tensor([0.123456789])))"
+    )
+    code = (
+        "import matplotlib as mpl, torch, numpy as np\n"
+        f"before = {state}\n"
+        "import helpers\n"
+        f"after = {state}\n"
+        "assert before == after, 'importing helpers changed global state'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
