@@ -53,7 +53,10 @@ class LatentModel(Protocol):
 
 # ------------------------------------------------------------------------------------------ per-draw terms
 def elbo_terms(model: LatentModel, loc: Tensor, scale: Tensor, eps: Tensor, family: str | Family = "normal") -> Tensor:
-    """f(z_s) = log p(x, z_s) - log q(z_s) with z_s = T(eps_s; loc, scale); eps (..., S, D) -> (..., S)."""
+    """Log-weights f(z_s) = log p(x, z_s) - log q(z_s) with z_s = T(eps_s; loc, scale); eps (..., S, D) -> (..., S).
+
+    Their mean over S is the Monte Carlo ELBO. Chapter: *Gradient estimators*, section "The Monte Carlo estimate".
+    """
     q = get_family(family)
     z = q.transform(eps, loc, scale)
     return model.log_joint(z) - q.log_prob_from_noise(eps, z, loc, scale)
@@ -68,6 +71,9 @@ def score_function_terms(
     baseline: Tensor | float | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Per-draw score-function terms grad_lambda log q(z_s) (f(z_s) - b_s), each of shape (..., S, D).
+
+    grad ELBO = E_q[grad_lambda log q(z) (log p(x, z) - log q(z) - b)] for any b independent of z
+    (Williams 1992; Ranganath et al. 2014). Chapter: *Gradient estimators*, "The score-function estimator".
 
     Args:
         eps: standard normal noise (..., S, D); z_s = T(eps_s; loc, scale).
@@ -96,7 +102,9 @@ def reparameterization_terms(
     """Per-draw reparameterization terms, built from the chain rule, each of shape (..., S, D).
 
     d/dlambda f_lambda(T(eps; lambda)) = (d log p/dz - d log q/dz) * dT/dlambda - d log q_lambda/dlambda |_z.
-    For the Gaussian, dT/dloc = 1 and dT/dscale = eps. ``path_derivative=True`` drops the last (score) term.
+    For the Gaussian, dT/dloc = 1 and dT/dscale = eps. ``path_derivative=True`` drops the last (score) term
+    (Roeder et al. 2017). Kingma & Welling (2014); Rezende et al. (2014). Chapter: *Gradient estimators*,
+    "The reparameterization estimator". Needs d log p/dz, so ``model.grad_log_joint``.
     """
     q = get_family(family)
     z = q.transform(eps, loc, scale)
@@ -198,6 +206,9 @@ def elbo_estimate(
 ) -> Tensor:
     """Monte Carlo ELBO estimate (1/S) sum_s [log p(x, z_s) - log q(z_s)], z_s ~ q; a 0-dim tensor.
 
+    Unbiased for E_q[log p(x, z) - log q(z)]; its standard error is sd(f)/sqrt(S) (see :func:`elbo_terms`).
+    Chapter: *Gradient estimators*.
+
     Args:
         model: e.g. :class:`helpers.GammaPoisson`.
         loc, scale: q's parameters, shape (D,); ``scale`` is a standard deviation (> 0).
@@ -221,6 +232,9 @@ def score_function_gradient(
     generator: torch.Generator | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Score-function (REINFORCE) estimate of grad_(loc, scale) ELBO; returns (grad_loc, grad_scale), each (D,).
+
+    (1/S) sum_s grad log q(z_s) (f(z_s) - b_s) (Williams 1992; Ranganath et al. 2014); see
+    :func:`score_function_terms`. Chapter: *Gradient estimators*.
 
     control_variate: None (no baseline), ``"leave-one-out"`` (unbiased, S >= 2), ``"separate"`` (unbiased; a
     second batch of S draws), ``"same-draws"`` (biased by the factor 1 - 1/S; for demonstration), or a number
