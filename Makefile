@@ -42,12 +42,16 @@ lock: $(STAMP)
 	   $(BIN)/pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt
 
 # ---------------------------------------------------------------------------------------------- the book
-# jupyter-cache keys on the notebook's code, not on BOOK_SCALE: drop the cache when the scale changes.
+# jupyter-cache keys on the notebook's code only, and Sphinx re-reads only changed sources: when the scale or
+# the helpers change, drop the cache and the doctrees so that every notebook executes again.
 define build_book
 	@mkdir -p book/_build
-	@if [ "$$(cat book/_build/.scale 2>/dev/null)" != "$(1)" ]; then rm -rf book/_build/.jupyter_cache; fi
+	@key="$(1)-$$(find helpers -name '*.py' | sort | xargs cat | sha1sum | cut -c1-16)"; \
+	if [ "$$(cat book/_build/.build-key 2>/dev/null)" != "$$key" ]; then \
+	  echo "scale or helpers changed: executing every notebook again"; \
+	  rm -rf book/_build/.jupyter_cache book/_build/.doctrees book/_build/html book/_build/jupyter_execute; fi
 	BOOK_SCALE=$(1) $(BIN)/jupyter-book build book -W -n --keep-going
-	@echo $(1) > book/_build/.scale
+	@echo "$(1)-$$(find helpers -name '*.py' | sort | xargs cat | sha1sum | cut -c1-16)" > book/_build/.build-key
 endef
 
 book: $(STAMP) $(MATHJAX)
@@ -73,7 +77,7 @@ site-check: $(STAMP) browser-deps
 test: $(STAMP) $(MATHJAX) browser-deps
 	$(MAKE) lint
 	BOOK_SCALE=quick $(BIN)/pytest -m "not site" tests book --nbmake --nbmake-timeout=900 --ignore=book/_build
-	rm -rf book/_build/.jupyter_cache
+	rm -rf book/_build/.build-key  # the test build always executes every notebook
 	$(call build_book,quick)
 	$(BIN)/pytest -m site tests
 

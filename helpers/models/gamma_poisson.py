@@ -125,7 +125,8 @@ class GammaPoisson:
             - self.num_data * z.prod(-1)
             + (self.prior_constant - self.log_factorials)
         )
-        return torch.where(self.outside_support(z), -math.inf, value)
+        outside = self.outside_support(z)
+        return torch.where(outside, -math.inf, value) if outside.any() else value  # skip the copy when all inside
 
     def grad_log_joint(self, z: Tensor) -> Tensor:
         """d log p(x, u, v) / d(u, v), shape (..., 2); NaN outside the support (the derivative does not exist).
@@ -135,7 +136,8 @@ class GammaPoisson:
         log_coeff = z.new_tensor([self.sum_x + self.u_shape - 1.0, self.sum_x + self.v_shape - 1.0])
         rates = z.new_tensor([self.u_rate, self.v_rate])
         grad = log_coeff / z - self.num_data * z.flip(-1) - rates  # z.flip(-1) = (v, u)
-        return torch.where(self.outside_support(z)[..., None], math.nan, grad)
+        outside = self.outside_support(z)
+        return torch.where(outside[..., None], math.nan, grad) if outside.any() else grad
 
     def grad_log_likelihood(self, z: Tensor) -> Tensor:
         """d log p(x | u, v) / d(u, v) = (S/u - N v, S/v - N u), shape (..., 2); NaN outside the support."""
