@@ -13,6 +13,7 @@ paper-scale experiments (a GPU is advised for the deep-model chapters).
 
 from __future__ import annotations
 
+import numbers
 import os
 import random
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ class Scale:
             (chapter *Gradient estimators*).
         sample_sizes: the grid of Monte Carlo sample sizes ``M`` for the variance-versus-``M`` study.
         chunk_draws: at most this many draws are held in memory at once when repetitions are vectorized
-            (keeps Binder's 2 GB machines safe; it does not change any result).
+            (keeps Binder's 2 GB machines safe). It decides how the noise is drawn, so results are reproduced
+            exactly only with the same value; their distribution does not depend on it.
     """
 
     name: str
@@ -103,7 +105,7 @@ def setup(seed: int = 0, *, scale: str | None = None, device: str | None = None)
     """Seed every random number generator and set numeric and plotting defaults; call once per notebook.
 
     Seeds Python's ``random``, NumPy's legacy global generator and PyTorch (CPU and CUDA); sets PyTorch's
-    print precision and the course's matplotlib style (:func:`helpers.plotting.use_course_style`).
+    print precision (5 digits) and the course's matplotlib style (:func:`helpers.plotting.use_course_style`).
 
     Args:
         seed: the seed for every generator.
@@ -114,14 +116,15 @@ def setup(seed: int = 0, *, scale: str | None = None, device: str | None = None)
         A :class:`Setup` with ``generator``, a ``torch.Generator`` seeded with ``seed`` on ``device``:
         pass it to every helper that draws random numbers.
     """
-    if not isinstance(seed, int) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed must be a non-negative int (got {seed!r}); pass e.g. seed=0.")
+    seed = int(seed)
     chosen_scale = get_scale(scale)
     chosen_device = get_device(device)
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 - seeds the legacy global generator a reader may call
     torch.manual_seed(seed)  # also seeds every CUDA device
-    torch.set_printoptions(precision=5, sci_mode=False)
+    torch.set_printoptions(precision=5)
     from helpers.plotting import use_course_style  # local import: matplotlib only when a notebook asks
 
     use_course_style()

@@ -10,7 +10,7 @@ weights ``w`` of shape (..., S) and returns a baseline that broadcasts against t
 * :func:`leave_one_out_baseline` (unbiased): b_s = mean of the other S - 1 weights.
 * :func:`separate_draws_baseline` (unbiased): the mean weight on an independent batch of draws.
 * :func:`same_draws_baseline` (**biased**, for demonstration): the mean of the same S weights, including w_s;
-  E[g] = (1 - 1/S) grad ELBO, so it shrinks the gradient by a factor 1/S.
+  E[g] = (1 - 1/S) grad ELBO: the gradient is shrunk by the factor 1 - 1/S.
 """
 
 from __future__ import annotations

@@ -18,12 +18,16 @@ The last term of the reparameterization estimator, the score, has expectation ze
 path-derivative ("sticking the landing") estimator of Roeder et al. (2017): ``path_derivative=True``.
 
 Draws outside the model's support (possible when q is Gaussian and the latents are positive) are never dropped
-or resampled: they give log p = -inf, the estimate becomes -inf or NaN, and a
-:class:`helpers.models.gamma_poisson.SupportWarning` says how many there were.
+or resampled: they give log p = -inf, the estimate becomes -inf or NaN, and a :class:`helpers.support.SupportWarning`
+says how many there were.
+
+The public functions return estimates, not differentiable surrogates: their inputs are detached.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -32,7 +36,7 @@ from torch import Tensor
 
 from helpers.control_variates import leave_one_out_baseline, same_draws_baseline, separate_draws_baseline
 from helpers.families import Family, get_family
-from helpers.models.gamma_poisson import warn_outside_support
+from helpers.support import warn_outside_support
 from helpers.validation import check_count, check_variational_params
 
 ControlVariate = Literal["leave-one-out", "separate", "same-draws"] | float | None
@@ -43,6 +47,7 @@ class LatentModel(Protocol):
     """What the estimators need of a model: latents z of shape (..., D)."""
 
     latent_dim: int
+    support: str  # the support in words, for messages, e.g. "u > 0 and v > 0"
 
     def log_joint(self, z: Tensor) -> Tensor: ...  # (..., D) -> (...)
 
@@ -135,14 +140,11 @@ def baseline_for(
 
     ``"separate"`` draws a second, independent batch of the same shape from ``generator``.
     """
+    check_control_variate(control_variate)
     if control_variate is None:
         return None
-    if isinstance(control_variate, (int, float)) and not isinstance(control_variate, bool):
+    if isinstance(control_variate, numbers.Real):
         return float(control_variate)
-    if control_variate not in _CONTROL_VARIATES:
-        raise ValueError(
-            f"control_variate must be None, a number, or one of {_CONTROL_VARIATES} (got {control_variate!r})."
-        )
     if control_variate == "separate":
         other = torch.randn(eps.shape, generator=generator, dtype=eps.dtype, device=eps.device)
         return separate_draws_baseline(elbo_terms(model, loc, scale, other, family))
@@ -154,6 +156,19 @@ def baseline_for(
             )
         return leave_one_out_baseline(weights)
     return same_draws_baseline(weights)
+
+
+def check_control_variate(control_variate: object) -> None:
+    """Raise ``ValueError`` unless ``control_variate`` is None, a finite number or one of the named baselines."""
+    if control_variate is None or (isinstance(control_variate, str) and control_variate in _CONTROL_VARIATES):
+        return
+    if isinstance(control_variate, numbers.Real) and not isinstance(control_variate, bool):
+        if math.isfinite(float(control_variate)):
+            return
+        raise ValueError(f"control_variate must be finite (got {control_variate!r}); pass e.g. the mean log-weight.")
+    raise ValueError(
+        f"control_variate must be None, a finite number, or one of {_CONTROL_VARIATES} (got {control_variate!r})."
+    )
 
 
 # ------------------------------------------------------------------------------------------ public estimators
@@ -175,6 +190,7 @@ def draw_noise(
 
 def _prepare(model: LatentModel, loc: object, scale: object, num_samples: object, generator):
     loc_t, scale_t = check_variational_params(loc, scale, model.latent_dim)
+    loc_t, scale_t = loc_t.detach(), scale_t.detach()  # estimates, not surrogates: no autograd graph is kept
     num = check_count(num_samples, "num_samples")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be a torch.Generator or None (got {type(generator).__name__}).")
@@ -191,7 +207,8 @@ def _prepare_with_noise(model: LatentModel, loc: object, scale: object, num_samp
 
 def _count_outside(model: LatentModel, loc: Tensor, scale: Tensor, eps: Tensor, family, where: str) -> Tensor:
     outside = model.outside_support(get_family(family).transform(eps, loc, scale))  # (..., S)
-    warn_outside_support(int(outside.sum()), outside.numel(), where)
+    # stacklevel 3: 1 is this function, 2 the public estimator, 3 the user's line that called it
+    warn_outside_support(int(outside.sum()), outside.numel(), where, model.support, stacklevel=3)
     return outside.sum(-1)
 
 
@@ -314,6 +331,7 @@ def repeated_estimates(
     num_repeats = check_count(num_repeats, "num_repeats")
     if estimator not in ("elbo", "score_function", "reparameterization"):
         raise ValueError(f"estimator must be 'elbo', 'score_function' or 'reparameterization' (got {estimator!r}).")
+    check_control_variate(control_variate)
     per_chunk = max(1, check_count(chunk_draws, "chunk_draws") // num_samples)
     values, outside = [], []
     q = get_family(family)
@@ -333,5 +351,7 @@ def repeated_estimates(
             terms = reparameterization_terms(model, loc_t, scale_t, eps, family, path_derivative)
         values.append(torch.cat([terms[0].mean(-2), terms[1].mean(-2)], dim=-1))
     num_outside = torch.cat(outside)
-    warn_outside_support(int(num_outside.sum()), num_repeats * num_samples, f"repeated_estimates({estimator!r})")
+    warn_outside_support(
+        int(num_outside.sum()), num_repeats * num_samples, f"repeated_estimates({estimator!r})", model.support
+    )
     return RepeatedEstimates(values=torch.cat(values), num_outside=num_outside, num_samples=num_samples)

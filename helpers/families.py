@@ -118,10 +118,18 @@ FAMILIES: dict[str, type] = {"normal": Normal, "lognormal": LogNormal}
 Family = Normal | LogNormal
 
 
-def get_family(family: str | Family) -> Family:
-    """Return the family object for ``"normal"`` or ``"lognormal"`` (an instance passes through)."""
-    if isinstance(family, (Normal, LogNormal)):
-        return family
-    if isinstance(family, str) and family.lower() in FAMILIES:
-        return FAMILIES[family.lower()]()
-    raise ValueError(f"family must be one of {sorted(FAMILIES)} (got {family!r}).")
+_REQUIRED = ("transform", "log_prob", "score", "grad_z_log_prob", "jacobian", "log_prob_from_noise", "score_from_noise")
+
+
+def get_family(family: object) -> Family:
+    """Return the family for ``"normal"`` or ``"lognormal"``; a family class or instance passes through.
+
+    Any object with the methods of the module docstring is accepted, so a new family needs no registration;
+    add it to :data:`FAMILIES` to make it available by name.
+    """
+    if isinstance(family, str):
+        if family.lower() in FAMILIES:
+            return FAMILIES[family.lower()]()
+    elif all(callable(getattr(family, method, None)) for method in _REQUIRED):
+        return family() if isinstance(family, type) else family  # type: ignore[return-value]
+    raise ValueError(f"family must be one of {sorted(FAMILIES)} or a family object (got {family!r}).")

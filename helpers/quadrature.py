@@ -9,6 +9,7 @@ Its derivatives are integrals of the same kind, so the result is differentiable 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -17,6 +18,23 @@ from torch import Tensor
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TAIL = 40.0  # in standard deviations: phi(40) ~ 1e-348 underflows to zero in float64
+
+
+def checked_quad(f, a: float, b: float, *, abs_tol: float, **kwargs) -> float:
+    """``scipy.integrate.quad`` that refuses to return an inaccurate reference.
+
+    QUADPACK's own error estimate must be below ``abs_tol`` and it must raise no ``IntegrationWarning``;
+    otherwise a ``RuntimeError`` says so (a reference that is silently wrong is worse than none).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", integrate.IntegrationWarning)
+        try:
+            value, error = integrate.quad(f, a, b, **kwargs)
+        except integrate.IntegrationWarning as warning:
+            raise RuntimeError(f"quadrature on [{a}, {b}] did not converge: {warning}") from None
+    if not math.isfinite(value) or error > abs_tol:
+        raise RuntimeError(f"quadrature on [{a}, {b}] gave {value} with error estimate {error:.1e} > {abs_tol:.0e}")
+    return value
 
 
 def _phi(eps: float) -> float:
@@ -34,15 +52,15 @@ def _positive_log_moment_and_grads(mu: float, sigma: float) -> tuple[float, floa
     def integral(weight) -> float:
         total = 0.0
         for a, b in zip(breaks[:-1], breaks[1:]):
-            value, _ = integrate.quad(
+            total += checked_quad(
                 lambda e: math.log(mu + sigma * e) * weight(e) * _phi(e) if mu + sigma * e > 0 else 0.0,
                 a,
                 b,
+                abs_tol=1e-9,
                 epsabs=1e-14,
                 epsrel=1e-12,
                 limit=400,
             )
-            total += value
         return total
 
     value = integral(lambda e: 1.0)

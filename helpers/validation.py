@@ -9,8 +9,14 @@ from torch import Tensor
 def as_tensor(value: object, name: str, *, dtype: torch.dtype | None = None) -> Tensor:
     """Convert ``value`` to a floating tensor, keeping its dtype and device when it is one already."""
     if isinstance(value, Tensor):
+        if value.is_complex():
+            raise ValueError(f"{name} must be real (got a complex tensor).")
         tensor = value if value.is_floating_point() else value.to(torch.get_default_dtype())
     else:
+        if isinstance(value, complex) or (
+            isinstance(value, (list, tuple)) and any(isinstance(v, complex) for v in value)
+        ):
+            raise ValueError(f"{name} must be real (got {value!r}).")
         try:
             tensor = torch.as_tensor(value, dtype=dtype or torch.float64)
         except (TypeError, ValueError, RuntimeError) as error:
@@ -45,7 +51,9 @@ def check_shape(tensor: Tensor, name: str, shape: tuple[int, ...]) -> Tensor:
 
 def check_count(value: object, name: str, *, minimum: int = 1) -> int:
     """Return ``value`` as an int, raising ``ValueError`` naming ``name`` unless it is an integer >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be an integer >= {minimum} (got the bool {value!r}).")
+    if not isinstance(value, int):
         try:
             is_integer = float(value) == int(value)  # type: ignore[arg-type]
         except (TypeError, ValueError, OverflowError):
@@ -66,6 +74,8 @@ def check_variational_params(loc: object, scale: object, dim: int) -> tuple[Tens
     """
     loc_t = as_tensor(loc, "loc")
     scale_t = as_tensor(scale, "scale")
+    if loc_t.device != scale_t.device:
+        raise ValueError(f"loc and scale must be on the same device (got {loc_t.device} and {scale_t.device}).")
     check_shape(loc_t, "loc", (dim,))
     check_shape(scale_t, "scale", (dim,))
     check_finite(loc_t, "loc")
@@ -75,6 +85,4 @@ def check_variational_params(loc: object, scale: object, dim: int) -> tuple[Tens
         hint="scale is a standard deviation; pass values > 0, or optimize log_scale and use scale = exp(log_scale)",
     )
     dtype = torch.promote_types(loc_t.dtype, scale_t.dtype)
-    if loc_t.device != scale_t.device:
-        raise ValueError(f"loc and scale must be on the same device (got {loc_t.device} and {scale_t.device}).")
     return loc_t.to(dtype), scale_t.to(dtype)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,12 +10,7 @@ import torch
 
 import helpers
 
-ROOT = Path(__file__).resolve().parents[1]
-BOOK = ROOT / "book"
-
-#: Tolerance, in standard errors, for a seeded check of an unbiased estimator against an exact reference.
-#: Two-sided, a correct estimator exceeds it with probability 6e-6 per comparison.
-Z_TOL = 4.5
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/_shared.py, importable from every test module
 
 
 @pytest.fixture
@@ -31,7 +27,3 @@ def params() -> tuple[torch.Tensor, torch.Tensor]:
 @pytest.fixture
 def lognormal_params() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.tensor([1.6, -0.02], dtype=torch.float64), torch.tensor([0.1, 0.2], dtype=torch.float64)
-
-
-def generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)

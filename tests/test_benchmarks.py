@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import ROOT
+from _shared import ROOT
 
 
 def test_estimator_benchmark_runs_and_reports_every_row():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -41,8 +42,19 @@ def test_setup_seeds_reproducibly():
     b = (torch.rand(3), torch.rand(3, generator=second.generator))
     torch.testing.assert_close(a, b)
     assert first.device.type in ("cpu", "cuda") and first.scale.name == "quick"
-    with pytest.raises(ValueError, match="seed"):
-        helpers.setup(seed=-1)
+    for bad in (-1, True, 1.5, "0"):
+        with pytest.raises(ValueError, match="seed"):
+            helpers.setup(seed=bad)
+    assert helpers.setup(seed=np.int64(4), scale="quick").seed == 4
+
+
+def test_setup_sets_the_course_style_and_print_precision():
+    import matplotlib as mpl
+
+    helpers.setup(seed=0, scale="quick")
+    for key, value in helpers.plotting.COURSE_STYLE.items():
+        assert mpl.rcParams[key] == value or list(mpl.rcParams[key]) == list(value), key
+    assert "e-07" in str(torch.tensor([2.9e-7]))  # small numbers stay visible (no forced fixed notation)
 
 
 def test_importing_helpers_changes_no_global_state():

@@ -19,8 +19,20 @@ def test_leave_one_out_needs_two_draws():
         helpers.leave_one_out_baseline(torch.ones(4, 1))
 
 
-def test_same_and_separate_draw_baselines_are_means():
+def test_only_the_leave_one_out_baseline_ignores_its_own_draw():
+    """The property that decides bias: b_s must not depend on w_s."""
     weights = torch.randn(5, 7, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    torch.testing.assert_close(helpers.same_draws_baseline(weights), weights.mean(-1, keepdim=True))
-    torch.testing.assert_close(helpers.separate_draws_baseline(weights), weights.mean(-1, keepdim=True))
-    assert helpers.same_draws_baseline(weights).shape == (5, 1)
+    bumped = weights.clone()
+    bumped[:, 3] += 10.0
+    loo, loo_bumped = helpers.leave_one_out_baseline(weights), helpers.leave_one_out_baseline(bumped)
+    torch.testing.assert_close(loo[:, 3], loo_bumped[:, 3])  # b_3 does not see w_3 ...
+    assert (loo_bumped[:, :3] > loo[:, :3]).all()  # ... but every other b_s does
+    same, same_bumped = helpers.same_draws_baseline(weights), helpers.same_draws_baseline(bumped)
+    assert same.shape == (5, 1) and (same_bumped > same).all()  # the same-draw baseline sees its own draw
+
+
+def test_separate_draw_baseline_does_not_depend_on_the_draws_it_corrects():
+    independent = torch.randn(4, 9, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    baseline = helpers.separate_draws_baseline(independent)
+    assert baseline.shape == (4, 1)
+    torch.testing.assert_close(baseline.squeeze(-1), independent.sum(-1) / 9)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from conftest import ROOT
+from _shared import ROOT
 
 
 def _pyproject_pins() -> dict[str, str]:

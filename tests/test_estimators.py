@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
 import pytest
 import torch
-from conftest import Z_TOL, generator
+from _shared import Z_TOL, generator
 
 import helpers
 
@@ -157,12 +158,10 @@ def test_leave_one_out_equals_rescaled_same_draw_estimator(model):
 
 def test_variance_falls_as_one_over_m(model):
     loc, scale = SAFE_LOC, SAFE_SCALE
-    per_draw = torch.cat(
-        helpers.reparameterization_terms(
-            model, loc, scale, torch.randn((400_000, 2), generator=generator(14), dtype=DT)
-        ),
-        -1,
-    ).var(0)
+    # per-draw variance from the simplified form d log p/dz * (1, eps) + (0, 1/sigma), not from the tested code
+    eps = torch.randn((400_000, 2), generator=generator(14), dtype=DT)
+    dlogp = model.grad_log_joint(loc + scale * eps)
+    per_draw = torch.cat([dlogp, dlogp * eps + 1 / scale], -1).var(0)
     for m in (1, 10, 100):
         rep = helpers.repeated_estimates("reparameterization", model, loc, scale, m, 4_000, generator=generator(15 + m))
         var, var_se = helpers.variance_and_se(rep.values)
@@ -254,3 +253,64 @@ def test_bad_estimator_options(model, params):
         helpers.repeated_estimates("elbo", model, loc, scale, 10, 0)
     with pytest.raises(ValueError, match="family"):
         helpers.elbo_estimate(model, loc, scale, 10, family="gamma")
+
+
+# ------------------------------------------------------------------------------------------ more contract details
+def test_public_score_function_with_every_baseline(model):
+    loc, scale, _, _ = _reference(model, "normal")
+    for control_variate in ("same-draws", "separate", "leave-one-out", -26.0):
+        grad_loc, grad_scale = helpers.score_function_gradient(
+            model, loc, scale, 20_000, control_variate=control_variate, generator=generator(30)
+        )
+        assert torch.isfinite(torch.cat([grad_loc, grad_scale])).all()
+    # a separate-draw baseline works with a single draw; leave-one-out cannot
+    one = helpers.score_function_gradient(model, loc, scale, 1, control_variate="separate", generator=generator(31))
+    assert one[0].shape == (2,)
+
+
+def test_estimates_carry_no_autograd_graph(model):
+    loc = torch.tensor([5.0, 1.0], dtype=DT, requires_grad=True)
+    scale = torch.tensor([0.5, 0.15], dtype=DT, requires_grad=True)
+    assert not helpers.elbo_estimate(model, loc, scale, 10, generator=generator(32)).requires_grad
+    assert not any(t.requires_grad for t in helpers.reparameterization_gradient(model, loc, scale, 10))
+
+
+def test_the_support_warning_points_at_the_callers_line(model):
+    with pytest.warns(helpers.SupportWarning) as record:
+        helpers.elbo_estimate(model, [5.0, 0.3], [0.5, 0.2], 100, generator=generator(33))
+    assert record[0].filename == __file__
+    assert "u > 0 and v > 0" in str(record[0].message)
+
+
+def test_error_messages_say_how_to_fix_it(model):
+    with pytest.raises(ValueError, match="standard deviation.*log_scale"):
+        helpers.elbo_estimate(model, [5.0, 1.0], [0.5, -0.2], 10)
+    with pytest.raises(ValueError, match="same device"):
+        helpers.elbo_estimate(model, torch.tensor([5.0, 1.0]), torch.tensor([0.5, 0.2], device="meta"), 10)
+
+
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        (dict(num_samples=True), "num_samples"),
+        (dict(loc=[5.0 + 1j, 1.0]), "loc"),
+        (dict(loc=torch.tensor([5.0 + 1j, 1.0])), "loc"),
+        (dict(control_variate=float("nan")), "control_variate"),
+        (dict(control_variate=True), "control_variate"),
+    ],
+    ids=str,
+)
+def test_more_bad_input(model, kwargs, word):
+    arguments = dict(loc=[5.0, 1.0], scale=[0.5, 0.2], num_samples=10) | kwargs
+    with pytest.raises(ValueError, match=word):
+        helpers.score_function_gradient(model, **arguments)
+
+
+def test_numpy_numbers_are_accepted_as_constant_baselines(model):
+    out = helpers.score_function_gradient(model, SAFE_LOC, SAFE_SCALE, 10, control_variate=np.float32(-26.0))
+    assert torch.isfinite(torch.cat(out)).all()
+
+
+def test_repeated_estimates_validates_the_baseline_even_for_the_elbo(model):
+    with pytest.raises(ValueError, match="control_variate"):
+        helpers.repeated_estimates("elbo", model, SAFE_LOC, SAFE_SCALE, 10, 10, control_variate="bogus")

@@ -24,10 +24,15 @@ def _setup(family):
     return loc, scale, eps, family.transform(eps, loc, scale)
 
 
-def test_transform_has_the_right_distribution_parameters(family):
-    loc, scale, eps, z = _setup(family)
-    expected = loc + scale * eps if family.name == "normal" else torch.exp(loc + scale * eps)
-    torch.testing.assert_close(z, expected)
+def test_transform_draws_have_the_distributions_mean_and_variance(family):
+    loc, scale = torch.tensor([0.7, -0.3], dtype=DT), torch.tensor([0.4, 0.5], dtype=DT)
+    eps = torch.randn(200_000, 2, generator=torch.Generator().manual_seed(1), dtype=DT)
+    z = family.transform(eps, loc, scale)
+    reference = REFERENCE[family.name](loc, scale)
+    mean, mean_se = helpers.mean_and_se(z)
+    var, var_se = helpers.variance_and_se(z)
+    assert (helpers.z_scores(mean, mean_se, reference.mean).abs() < 4.5).all()
+    assert (helpers.z_scores(var, var_se, reference.variance).abs() < 4.5).all()
 
 
 def test_log_prob_matches_torch_distributions(family):
@@ -64,6 +69,11 @@ def test_grad_z_log_prob_and_jacobian_match_autograd(family):
     torch.testing.assert_close(dz_dscale.sum((0, 1)), auto_scale)
 
 
-def test_get_family_rejects_unknown_names():
-    with pytest.raises(ValueError, match="family"):
-        helpers.get_family("student-t")
+def test_get_family_accepts_names_classes_and_instances_and_rejects_the_rest():
+    assert isinstance(helpers.get_family("Normal"), helpers.Normal)
+    assert isinstance(helpers.get_family(helpers.LogNormal), helpers.LogNormal)
+    family = helpers.LogNormal()
+    assert helpers.get_family(family) is family
+    for bad in ("student-t", 3, object()):
+        with pytest.raises(ValueError, match="family"):
+            helpers.get_family(bad)

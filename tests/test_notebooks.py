@@ -8,7 +8,7 @@ import re
 import nbformat
 import pytest
 import yaml
-from conftest import BOOK
+from _shared import BOOK
 
 NOTEBOOKS = sorted(p for p in BOOK.rglob("*.ipynb") if "_build" not in p.parts and ".ipynb_checkpoints" not in p.parts)
 

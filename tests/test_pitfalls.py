@@ -6,7 +6,7 @@ errors of the quadrature gradient. It passes the helpers' estimators and rejects
 from __future__ import annotations
 
 import torch
-from conftest import Z_TOL, generator
+from _shared import Z_TOL, generator
 
 import helpers
 

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import BOOK
+from _shared import BOOK
 
 pytestmark = pytest.mark.site
 

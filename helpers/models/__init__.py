@@ -1,5 +1,5 @@
 """Models with exact (or quadrature-exact) answers, used as references by the chapters."""
 
-from helpers.models.gamma_poisson import EXERCISE_DATA, GammaPoisson, SupportWarning
+from helpers.models.gamma_poisson import EXERCISE_DATA, GammaPoisson
 
-__all__ = ["EXERCISE_DATA", "GammaPoisson", "SupportWarning"]
+__all__ = ["EXERCISE_DATA", "GammaPoisson"]

@@ -117,6 +117,8 @@ def test_exact_elbo_gradient_matches_finite_differences(model, family):
     loc = torch.tensor([5.0, 1.0] if family == "normal" else [1.6, -0.02], dtype=DT)
     scale = torch.tensor([0.5, 0.2] if family == "normal" else [0.1, 0.2], dtype=DT)
     grad_loc, grad_scale = model.exact_elbo_gradient(loc, scale, family=family)
+    # central differences: truncation error ~ h^2 |f'''| ~ 1e-9 and round-off ~ 1e-16 |f| / h ~ 3e-10; the
+    # quadrature inside exact_elbo is accurate to ~1e-12, i.e. ~1e-7 after dividing by h: 1e-6 bounds all three
     h = 1e-5
     for which, grad in (("loc", grad_loc), ("scale", grad_scale)):
         for d in range(2):
@@ -151,6 +153,8 @@ def test_prob_outside_support_matches_scipy(model):
         (dict(x=[1, float("nan")]), "x"),
         (dict(u_rate=-1.0), "u_rate"),
         (dict(v_shape=0.0), "v_shape"),
+        (dict(u_shape=None), "u_shape"),
+        (dict(v_rate=True), "v_rate"),
     ],
 )
 def test_bad_model_arguments_raise_naming_the_argument(kwargs, word):
@@ -162,3 +166,11 @@ def test_other_data_changes_the_sufficient_statistics():
     model = helpers.GammaPoisson(x=np.array([0, 1, 2]))
     assert model.sum_x == 3 and model.num_data == 3
     assert model.log_factorials == pytest.approx(math.log(2.0))
+
+
+def test_an_inaccurate_quadrature_raises_instead_of_returning_a_wrong_reference():
+    from helpers.quadrature import checked_quad
+
+    assert checked_quad(math.exp, 0.0, 1.0, abs_tol=1e-12) == pytest.approx(math.e - 1, rel=1e-14)
+    with pytest.raises(RuntimeError, match="quadrature"):
+        checked_quad(lambda t: 1.0 / t, 0.0, 1.0, abs_tol=1e-8)  # divergent integral
