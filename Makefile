@@ -3,10 +3,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON_BOOTSTRAP ?= $(shell command -v python3.11 || command -v python3)
+# Debian packages, installed as root or through `sudo -n` when missing (CI has no terminal to ask for a password)
+APT_INSTALL = DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo -n) apt-get
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
-MATHJAX := book/_vendor/mathjax/tex-chtml.js
 MATHJAX_VERSION := 3.2.2
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
@@ -21,40 +22,52 @@ help:
 
 # ---------------------------------------------------------------------------------------------- set-up
 $(STAMP): pyproject.toml constraints.txt
-	@test -x $(BIN)/python || $(PYTHON_BOOTSTRAP) -m venv $(VENV)
+	@test -n "$(PYTHON_BOOTSTRAP)" || { echo "Python 3.11 not found: install it (Debian: apt-get install python3.11 python3.11-venv)"; exit 1; }
+	@$(PYTHON_BOOTSTRAP) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
+	  { echo "$(PYTHON_BOOTSTRAP) is not Python 3.11, which the pinned torch 2.14.1 needs: set PYTHON_BOOTSTRAP=/path/to/python3.11"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON_BOOTSTRAP) -m venv $(VENV) || \
+	  { echo "could not create .venv: install the venv module (Debian: apt-get install python3.11-venv)"; exit 1; }
 	$(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt -e ".[book,test]"
 	@touch $@
 
-$(MATHJAX):
-	@command -v npm >/dev/null || { echo "npm not found: install Node.js (Debian: apt-get install npm), or put MathJax 3's es5/ folder in book/_vendor/mathjax"; exit 1; }
+# MathJax for an offline site, from the npm package; the stamp file re-fetches it when MATHJAX_VERSION changes
+MATHJAX_STAMP := book/_vendor/.mathjax-$(MATHJAX_VERSION)
+$(MATHJAX_STAMP):
+	@command -v npm >/dev/null || { $(APT_INSTALL) update -q && $(APT_INSTALL) install -y -q nodejs npm; } || \
+	  { echo "npm not found and could not be installed: install Node.js and npm, or put MathJax 3's es5/ folder in book/_vendor/mathjax"; exit 1; }
 	npm install --no-audit --no-fund --loglevel=error --prefix .cache/npm mathjax@$(MATHJAX_VERSION)
-	rm -rf book/_vendor/mathjax && mkdir -p book/_vendor && cp -r .cache/npm/node_modules/mathjax/es5 book/_vendor/mathjax
+	rm -rf book/_vendor/mathjax book/_vendor/.mathjax-* && mkdir -p book/_vendor
+	cp -r .cache/npm/node_modules/mathjax/es5 book/_vendor/mathjax && touch $@
 
 browser-deps:
-	@test -x "$(CHROMIUM)" || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium chromium-driver; \
-	  elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo apt-get install -y -q chromium chromium-driver; \
-	  else echo "Chromium not found at $(CHROMIUM): install the Debian packages chromium and chromium-driver, or set CHROMIUM=/path/to/chrome"; exit 1; fi; }
+	@test -x "$(CHROMIUM)" || { $(APT_INSTALL) update -q && $(APT_INSTALL) install -y -q chromium chromium-driver; } || \
+	  { echo "Chromium not found at $(CHROMIUM) and could not be installed: install the Debian packages chromium and chromium-driver, or set CHROMIUM=/path/to/chrome"; exit 1; }
 
-lock: $(STAMP)
+# The lock is resolved in a clean, throw-away venv, so that nothing installed by hand in .venv leaks into it.
+lock:
+	rm -rf .cache/lock-venv && $(PYTHON_BOOTSTRAP) -m venv .cache/lock-venv
+	.cache/lock-venv/bin/python -m pip install --disable-pip-version-check -q -e ".[book,test]"
 	@{ echo "# Full lock of the environment that 'make book' and 'make test' install (pip install -c constraints.txt)."; \
 	   echo "# Regenerate with: make lock   (after changing a pin in pyproject.toml)"; \
-	   $(BIN)/pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt
+	   .cache/lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt
+	rm -rf .cache/lock-venv
 
 # ---------------------------------------------------------------------------------------------- the book
-# jupyter-cache keys on the notebook's code only, and Sphinx re-reads only changed sources: when the scale or
-# the helpers change, drop the cache and the doctrees so that every notebook executes again.
+# jupyter-cache keys on the notebook's code only, and Sphinx re-reads only changed sources: when the scale, the
+# helpers, the pins or the local Sphinx extension change, drop the cache and the doctrees so that every
+# notebook executes again.
+BUILD_HASH = find helpers book/_ext -name '*.py' | sort | xargs cat constraints.txt | sha1sum | cut -c1-16
 define build_book
 	@mkdir -p book/_build
-	@key="$(1)-$$(find helpers -name '*.py' | sort | xargs cat | sha1sum | cut -c1-16)"; \
+	@key="$(1)-$$($(BUILD_HASH))"; \
 	if [ "$$(cat book/_build/.build-key 2>/dev/null)" != "$$key" ]; then \
 	  echo "scale or helpers changed: executing every notebook again"; \
 	  rm -rf book/_build/.jupyter_cache book/_build/.doctrees book/_build/html book/_build/jupyter_execute; fi
 	BOOK_SCALE=$(1) $(BIN)/jupyter-book build book -W -n --keep-going
-	@echo "$(1)-$$(find helpers -name '*.py' | sort | xargs cat | sha1sum | cut -c1-16)" > book/_build/.build-key
+	@echo "$(1)-$$($(BUILD_HASH))" > book/_build/.build-key
 endef
 
-book: $(STAMP) $(MATHJAX)
+book: $(STAMP) $(MATHJAX_STAMP)
 	$(call build_book,$(or $(BOOK_SCALE),standard))
 
 lab: $(STAMP)
@@ -74,7 +87,7 @@ notebooks: $(STAMP)
 site-check: $(STAMP) browser-deps
 	$(BIN)/pytest -m site tests
 
-test: $(STAMP) $(MATHJAX) browser-deps
+test: $(STAMP) $(MATHJAX_STAMP) browser-deps
 	$(MAKE) lint
 	BOOK_SCALE=quick $(BIN)/pytest -m "not site" tests book --nbmake --nbmake-timeout=900 --ignore=book/_build
 	rm -rf book/_build/.build-key  # the test build always executes every notebook
