@@ -71,7 +71,7 @@ book: $(STAMP) $(MATHJAX_STAMP)
 	$(call build_book,$(or $(BOOK_SCALE),standard))
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=book
+	$(BIN)/jupyter lab --notebook-dir=book $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # ---------------------------------------------------------------------------------------------- the tests
 lint: $(STAMP)
