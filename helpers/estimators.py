@@ -132,13 +132,12 @@ def baseline_for(
     scale: Tensor,
     eps: Tensor,
     family: str | Family = "normal",
-    generator: torch.Generator | None = None,
+    other_eps: Tensor | None = None,
 ) -> Tensor | float | None:
     """The baseline b_s named by ``control_variate`` for the draws ``eps`` (..., S, D).
 
-    See :mod:`helpers.control_variates`.
-
-    ``"separate"`` draws a second, independent batch of the same shape from ``generator``.
+    See :mod:`helpers.control_variates`. ``"separate"`` needs ``other_eps``, an independent batch of noise of
+    the same shape (draw it with :func:`separate_noise`, and count its draws outside the support too).
     """
     check_control_variate(control_variate)
     if control_variate is None:
@@ -146,8 +145,9 @@ def baseline_for(
     if isinstance(control_variate, numbers.Real):
         return float(control_variate)
     if control_variate == "separate":
-        other = torch.randn(eps.shape, generator=generator, dtype=eps.dtype, device=eps.device)
-        return separate_draws_baseline(elbo_terms(model, loc, scale, other, family))
+        if other_eps is None or other_eps.shape != eps.shape:
+            raise ValueError("control_variate='separate' needs other_eps, independent noise of the shape of eps.")
+        return separate_draws_baseline(elbo_terms(model, loc, scale, other_eps, family))
     weights = elbo_terms(model, loc, scale, eps, family)
     if control_variate == "leave-one-out":
         if eps.shape[-2] < 2:
@@ -156,6 +156,13 @@ def baseline_for(
             )
         return leave_one_out_baseline(weights)
     return same_draws_baseline(weights)
+
+
+def separate_noise(control_variate: ControlVariate, eps: Tensor, generator: torch.Generator | None) -> Tensor | None:
+    """The independent noise batch a ``"separate"`` baseline needs (None for every other baseline)."""
+    if control_variate != "separate":
+        return None
+    return torch.randn(eps.shape, generator=generator, dtype=eps.dtype, device=eps.device)
 
 
 def check_control_variate(control_variate: object) -> None:
@@ -257,9 +264,12 @@ def score_function_gradient(
     second batch of S draws), ``"same-draws"`` (biased by the factor 1 - 1/S; for demonstration), or a number
     (a constant baseline).
     """
+    check_control_variate(control_variate)
     loc_t, scale_t, eps = _prepare_with_noise(model, loc, scale, num_samples, generator)
-    _count_outside(model, loc_t, scale_t, eps, family, "score_function_gradient")
-    baseline = baseline_for(control_variate, model, loc_t, scale_t, eps, family, generator)
+    other = separate_noise(control_variate, eps, generator)
+    every_draw = eps if other is None else torch.cat([eps, other], dim=-2)  # the baseline's draws count too
+    _count_outside(model, loc_t, scale_t, every_draw, family, "score_function_gradient")
+    baseline = baseline_for(control_variate, model, loc_t, scale_t, eps, family, other)
     terms_loc, terms_scale = score_function_terms(model, loc_t, scale_t, eps, family, baseline)
     return terms_loc.mean(-2), terms_scale.mean(-2)
 
@@ -292,7 +302,8 @@ class RepeatedEstimates:
 
     Attributes:
         values: (R,) for the ELBO; (R, 2D) for gradients, ordered (loc_1..loc_D, scale_1..scale_D).
-        num_outside: (R,) how many of each repetition's S draws fell outside the model's support.
+        num_outside: (R,) how many of each repetition's draws fell outside the model's support (for a
+            ``"separate"`` baseline, its own S draws count too: they spoil the estimate just the same).
         num_samples: S.
     """
 
@@ -345,13 +356,20 @@ def repeated_estimates(
             values.append(elbo_terms(model, loc_t, scale_t, eps, family).mean(-1))
             continue
         if estimator == "score_function":
-            baseline = baseline_for(control_variate, model, loc_t, scale_t, eps, family, generator)
+            other = separate_noise(control_variate, eps, generator)
+            if other is not None:  # a draw outside the support in the baseline's batch spoils the estimate too
+                outside[-1] = outside[-1] + model.outside_support(q.transform(other, loc_t, scale_t)).sum(-1)
+            baseline = baseline_for(control_variate, model, loc_t, scale_t, eps, family, other)
             terms = score_function_terms(model, loc_t, scale_t, eps, family, baseline)
         else:
             terms = reparameterization_terms(model, loc_t, scale_t, eps, family, path_derivative)
         values.append(torch.cat([terms[0].mean(-2), terms[1].mean(-2)], dim=-1))
     num_outside = torch.cat(outside)
+    draws_per_sample = 2 if estimator == "score_function" and control_variate == "separate" else 1
     warn_outside_support(
-        int(num_outside.sum()), num_repeats * num_samples, f"repeated_estimates({estimator!r})", model.support
+        int(num_outside.sum()),
+        num_repeats * num_samples * draws_per_sample,
+        f"repeated_estimates({estimator!r})",
+        model.support,
     )
     return RepeatedEstimates(values=torch.cat(values), num_outside=num_outside, num_samples=num_samples)

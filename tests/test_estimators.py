@@ -314,3 +314,13 @@ def test_numpy_numbers_are_accepted_as_constant_baselines(model):
 def test_repeated_estimates_validates_the_baseline_even_for_the_elbo(model):
     with pytest.raises(ValueError, match="control_variate"):
         helpers.repeated_estimates("elbo", model, SAFE_LOC, SAFE_SCALE, 10, 10, control_variate="bogus")
+
+
+def test_draws_outside_the_support_in_a_separate_baseline_batch_are_counted(model):
+    loc, scale = torch.tensor([5.0, 0.6], dtype=DT), torch.tensor([0.5, 0.2], dtype=DT)  # P(v <= 0) = 0.13%
+    with pytest.warns(helpers.SupportWarning):
+        rep = helpers.repeated_estimates(
+            "score_function", model, loc, scale, 20, 400, control_variate="separate", generator=generator(40)
+        )
+    finite = torch.isfinite(rep.values).all(-1)
+    assert (finite == rep.in_support).all() and (~finite).any()
