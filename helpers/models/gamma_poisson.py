@@ -111,14 +111,20 @@ class GammaPoisson:
         )
         return torch.where(inside, value, torch.full_like(value, -math.inf))
 
+    def _coefficients(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        """(S + a_u - 1, S + a_v - 1) and the rates (b_u, b_v), on z's dtype and device."""
+        return (
+            z.new_tensor([self.sum_x + self.u_shape - 1.0, self.sum_x + self.v_shape - 1.0]),
+            z.new_tensor([self.u_rate, self.v_rate]),
+        )
+
     def log_joint(self, z: Tensor) -> Tensor:
         """log p(x, u, v) = log p(x | u, v) + log p(u) + log p(v), shape (...); -inf outside the support.
 
         Evaluated as one expression, (S + a - 1) . log z - b . z - N u v + const, for speed; the tests check it
         against ``log_likelihood + log_prior`` and against ``torch.distributions``.
         """
-        log_coeff = z.new_tensor([self.sum_x + self.u_shape - 1.0, self.sum_x + self.v_shape - 1.0])
-        rates = z.new_tensor([self.u_rate, self.v_rate])
+        log_coeff, rates = self._coefficients(z)
         value = (
             torch.log(z) @ log_coeff
             - z @ rates
@@ -133,8 +139,7 @@ class GammaPoisson:
 
         d/du = (S + a_u - 1)/u - N v - b_u,        d/dv = (S + a_v - 1)/v - N u - b_v.
         """
-        log_coeff = z.new_tensor([self.sum_x + self.u_shape - 1.0, self.sum_x + self.v_shape - 1.0])
-        rates = z.new_tensor([self.u_rate, self.v_rate])
+        log_coeff, rates = self._coefficients(z)
         grad = log_coeff / z - self.num_data * z.flip(-1) - rates  # z.flip(-1) = (v, u)
         outside = self.outside_support(z)
         return torch.where(outside[..., None], math.nan, grad) if outside.any() else grad
