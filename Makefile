@@ -12,7 +12,7 @@ MATHJAX_VERSION := 3.2.2
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: help book test lab lint unit notebooks site-check bench lock browser-deps clean
+.PHONY: help book test lab lint unit notebooks site-check bench lock browser-deps datasets clean
 
 help:
 	@echo "make book   build the site into book/_build/html (BOOK_SCALE=standard)"
@@ -43,6 +43,17 @@ browser-deps:
 	@test -x "$(CHROMIUM)" || { $(APT_INSTALL) update -q && $(APT_INSTALL) install -y -q chromium chromium-driver; } || \
 	  { echo "Chromium not found at $(CHROMIUM) and could not be installed: install the Debian packages chromium and chromium-driver, or set CHROMIUM=/path/to/chrome"; exit 1; }
 
+# Fashion-MNIST from Debian's dataset-fashion-mnist (IDX files), so the deep-model chapters have real 28x28 images
+# offline. Without apt-get (macOS, conda) the chapters fall back to scikit-learn's 8x8 digits; online, MNIST and
+# Fashion-MNIST also download through torchvision (helpers.load_images says how).
+FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
+datasets:
+	@test -f $(FASHION_MNIST_DIR)/t10k-images-idx3-ubyte.gz || ! command -v apt-get >/dev/null || \
+	  { $(APT_INSTALL) update -q && $(APT_INSTALL) install -y -q dataset-fashion-mnist; } || \
+	  { echo "could not install the Debian package dataset-fashion-mnist: run 'apt-get install dataset-fashion-mnist' as root"; exit 1; }
+	@test -f $(FASHION_MNIST_DIR)/t10k-images-idx3-ubyte.gz || \
+	  echo "note: Fashion-MNIST is not installed (no apt-get); the deep-model chapters use scikit-learn's 8x8 digits"
+
 # The lock is resolved in a clean, throw-away venv, so that nothing installed by hand in .venv leaks into it.
 lock:
 	rm -rf .cache/lock-venv && $(PYTHON_BOOTSTRAP) -m venv .cache/lock-venv
@@ -67,10 +78,10 @@ define build_book
 	@echo "$(1)-$$($(BUILD_HASH))" > book/_build/.build-key
 endef
 
-book: $(STAMP) $(MATHJAX_STAMP)
+book: $(STAMP) $(MATHJAX_STAMP) datasets
 	$(call build_book,$(or $(BOOK_SCALE),standard))
 
-lab: $(STAMP)
+lab: $(STAMP) datasets
 	$(BIN)/jupyter lab --notebook-dir=book $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # ---------------------------------------------------------------------------------------------- the tests
@@ -78,16 +89,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check helpers tests benchmarks book
 	$(BIN)/ruff format --check helpers tests benchmarks
 
-unit: $(STAMP)
+unit: $(STAMP) datasets
 	BOOK_SCALE=quick $(BIN)/pytest -m "not site" tests
 
-notebooks: $(STAMP)
+notebooks: $(STAMP) datasets
 	BOOK_SCALE=quick $(BIN)/pytest --nbmake --nbmake-timeout=900 -p no:cacheprovider book --ignore=book/_build
 
 site-check: $(STAMP) browser-deps
 	$(BIN)/pytest -m site tests
 
-test: $(STAMP) $(MATHJAX_STAMP) browser-deps
+test: $(STAMP) $(MATHJAX_STAMP) browser-deps datasets
 	$(MAKE) lint
 	BOOK_SCALE=quick $(BIN)/pytest -m "not site" tests book --nbmake --nbmake-timeout=900 --ignore=book/_build
 	rm -rf book/_build/.build-key  # the test build always executes every notebook
