@@ -17,7 +17,7 @@ from helpers.estimators import (
     score_function_terms,
 )
 from helpers.families import LogNormal, Normal, get_family
-from helpers.models import EXERCISE_DATA, GammaPoisson
+from helpers.models import EXERCISE_DATA, GammaPoisson, NormalGamma
 from helpers.quadrature import normal_positive_log_moment, normal_positive_moments
 from helpers.stats import Z_95, interval_table, mean_and_se, variance_and_se, z_scores
 from helpers.support import SupportWarning
@@ -30,6 +30,7 @@ __all__ = [
     "GammaPoisson",
     "LogNormal",
     "Normal",
+    "NormalGamma",
     "RepeatedEstimates",
     "Scale",
     "Setup",

@@ -1,0 +1,179 @@
+"""The Normal–Gamma model of the chapters *Coordinate ascent VI* and *Black-box VI*.
+
+    x_n | mu, tau ~ N(mu, 1/tau),  n = 1..N,     mu | tau ~ N(mu_0, 1/(lambda_0 tau)),     tau ~ Gamma(a_0, rate b_0).
+
+Rates, not scales: Gamma(a, rate b) has density b^a tau^(a-1) e^(-b tau) / Gamma(a) and mean a/b. The prior
+(mu, tau) ~ NormalGamma(mu_0, lambda_0, a_0, b_0) is conjugate, so the posterior is NormalGamma again
+(Murphy 2007, "Conjugate Bayesian analysis of the Gaussian distribution", section 3):
+
+    lambda_N = lambda_0 + N,        mu_N = (lambda_0 mu_0 + N xbar) / lambda_N,        a_N = a_0 + N/2,
+    b_N = b_0 + 1/2 sum_n (x_n - xbar)^2 + lambda_0 N (xbar - mu_0)^2 / (2 lambda_N),
+
+and the evidence is exact:
+
+    log p(x) = lgamma(a_N) - lgamma(a_0) + a_0 log b_0 - a_N log b_N + 1/2 log(lambda_0 / lambda_N) - N/2 log(2 pi).
+
+Everything here is computed in float64. Tensors of draws have shape (S,) (S samples); data x has shape (N,).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import torch
+from scipy import special
+from torch import Tensor
+
+from helpers.validation import as_tensor, check_count, check_finite, check_positive
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _check_data(x: object) -> Tensor:
+    data = as_tensor(x, "x", dtype=torch.float64)
+    if data.ndim != 1 or data.numel() == 0:
+        raise ValueError(f"x must be a non-empty 1-D sequence of observations (got shape {tuple(data.shape)}).")
+    return check_finite(data, "x")
+
+
+def _check_real(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be a finite real number (got {value!r}).")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class NormalGamma:
+    """NormalGamma(mu0, lambda0, a0, b0): tau ~ Gamma(a0, rate b0), mu | tau ~ N(mu0, 1/(lambda0 tau)).
+
+    Used as the prior of the Normal–Gamma model and, through :meth:`posterior`, as its exact posterior.
+    ``lambda0`` is a precision multiplier (not a variance), ``b0`` a rate (not a scale).
+
+    Example (the course assignment's prior)::
+
+        prior = NormalGamma(mu0=1.0, lambda0=0.1, a0=1.0, b0=2.0)
+        post = prior.posterior(x)          # NormalGamma
+        prior.log_evidence(x)              # exact log p(x)
+
+    Chapters: *Coordinate ascent VI*, *Black-box VI*.
+    """
+
+    mu0: float
+    lambda0: float
+    a0: float
+    b0: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mu0", _check_real(self.mu0, "mu0"))
+        for name in ("lambda0", "a0", "b0"):
+            value = _check_real(getattr(self, name), name)
+            hint = {
+                "lambda0": "lambda0 scales the precision of mu; pass a value > 0",
+                "a0": "a0 is the Gamma shape of tau; pass a value > 0",
+                "b0": "b0 is the Gamma rate of tau (not its scale); pass a value > 0",
+            }[name]
+            check_positive(torch.tensor(value, dtype=torch.float64), name, hint=hint)
+            object.__setattr__(self, name, value)
+
+    # ------------------------------------------------------------------------------------------ conjugacy
+    def posterior(self, x: object) -> NormalGamma:
+        """The exact posterior p(mu, tau | x), a NormalGamma (update equations in the module docstring)."""
+        data = _check_data(x)
+        n = data.numel()
+        xbar = float(data.mean())
+        sum_sq = float(((data - xbar) ** 2).sum())
+        lambda_n = self.lambda0 + n
+        return NormalGamma(
+            mu0=(self.lambda0 * self.mu0 + n * xbar) / lambda_n,
+            lambda0=lambda_n,
+            a0=self.a0 + n / 2.0,
+            b0=self.b0 + 0.5 * sum_sq + self.lambda0 * n * (xbar - self.mu0) ** 2 / (2.0 * lambda_n),
+        )
+
+    def log_evidence(self, x: object) -> float:
+        """Exact log p(x) = log of the integral of p(x | mu, tau) p(mu, tau) (module docstring)."""
+        data = _check_data(x)
+        post = self.posterior(data)
+        n = data.numel()
+        return (
+            math.lgamma(post.a0)
+            - math.lgamma(self.a0)
+            + self.a0 * math.log(self.b0)
+            - post.a0 * math.log(post.b0)
+            + 0.5 * math.log(self.lambda0 / post.lambda0)
+            - 0.5 * n * LOG_2PI
+        )
+
+    # ------------------------------------------------------------------------------------------ densities
+    def log_prob(self, mu: object, tau: object) -> Tensor:
+        """log NormalGamma(mu, tau) = log N(mu; mu0, 1/(lambda0 tau)) + log Gamma(tau; a0, rate b0), shape of the
+        broadcast of ``mu`` and ``tau`` (e.g. (S,)); -inf where tau <= 0."""
+        mu_t = as_tensor(mu, "mu", dtype=torch.float64)
+        tau_t = as_tensor(tau, "tau", dtype=torch.float64)
+        positive = tau_t > 0
+        safe_tau = torch.where(positive, tau_t, torch.ones_like(tau_t))
+        log_normal = (
+            0.5 * (math.log(self.lambda0) + torch.log(safe_tau) - LOG_2PI)
+            - 0.5 * self.lambda0 * safe_tau * (mu_t - self.mu0) ** 2
+        )
+        log_gamma = (
+            self.a0 * math.log(self.b0)
+            - math.lgamma(self.a0)
+            + (self.a0 - 1.0) * torch.log(safe_tau)
+            - self.b0 * safe_tau
+        )
+        return torch.where(positive, log_normal + log_gamma, torch.full_like(log_normal, -math.inf))
+
+    def log_likelihood(self, x: object, mu: object, tau: object) -> Tensor:
+        """log p(x | mu, tau) = sum_n log N(x_n; mu, 1/tau), vectorized over draws: mu, tau of shape (S,) give (S,).
+
+        Uses sum_n (x_n - mu)^2 = sum_n (x_n - xbar)^2 + N (xbar - mu)^2, so the cost does not grow with S * N.
+        """
+        data = _check_data(x)
+        mu_t = as_tensor(mu, "mu", dtype=torch.float64)
+        tau_t = as_tensor(tau, "tau", dtype=torch.float64)
+        n = data.numel()
+        xbar = data.mean()
+        sum_sq = ((data - xbar) ** 2).sum()
+        positive = tau_t > 0
+        safe_tau = torch.where(positive, tau_t, torch.ones_like(tau_t))
+        value = 0.5 * n * (torch.log(safe_tau) - LOG_2PI) - 0.5 * safe_tau * (sum_sq + n * (xbar - mu_t) ** 2)
+        return torch.where(positive, value, torch.full_like(value, -math.inf))
+
+    def log_joint(self, x: object, mu: object, tau: object) -> Tensor:
+        """log p(x, mu, tau) = log p(x | mu, tau) + log p(mu, tau) with this NormalGamma as the prior; shape (S,)."""
+        return self.log_likelihood(x, mu, tau) + self.log_prob(mu, tau)
+
+    # ------------------------------------------------------------------------------------------ moments
+    @property
+    def mean_tau(self) -> float:
+        """E[tau] = a0 / b0."""
+        return self.a0 / self.b0
+
+    @property
+    def var_tau(self) -> float:
+        """Var[tau] = a0 / b0^2."""
+        return self.a0 / self.b0**2
+
+    @property
+    def mean_mu(self) -> float:
+        """E[mu] = mu0."""
+        return self.mu0
+
+    @property
+    def var_mu(self) -> float:
+        """Var[mu] = b0 / (lambda0 (a0 - 1)) (the marginal of mu is Student-t with 2 a0 degrees of freedom);
+        infinite when a0 <= 1."""
+        return self.b0 / (self.lambda0 * (self.a0 - 1.0)) if self.a0 > 1.0 else math.inf
+
+    def sample(self, num_samples: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """Draw (mu, tau), each of shape (S,): tau ~ Gamma(a0, rate b0), then mu | tau ~ N(mu0, 1/(lambda0 tau))."""
+        s = check_count(num_samples, "num_samples")
+        # torch's Gamma sampler takes no generator: invert the Gamma CDF at uniforms drawn from ``generator``.
+        uniforms = torch.rand(s, dtype=torch.float64, generator=generator).clamp(1e-300, 1.0 - 1e-16)
+        tau = torch.from_numpy(special.gammaincinv(self.a0, uniforms.numpy())) / self.b0
+        noise = torch.randn(s, dtype=torch.float64, generator=generator)
+        mu = self.mu0 + noise / torch.sqrt(self.lambda0 * tau)
+        return mu, tau
