@@ -161,6 +161,29 @@ def test_fused_bernoulli_decoder_matches_torch_distributions_and_autograd(num_po
     for a, b in zip(got, expected):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(model.log_px_given_z(x, z[0]), ours[0])  # z without the sample axis
+    model.fused_likelihood = False  # plain autograd operations: same values and gradients
+    plain = model.log_px_given_z(x, z)
+    torch.testing.assert_close(plain, ours)
+    for a, b in zip(torch.autograd.grad((plain * weights).sum(), params), got):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_the_unfused_likelihood_is_differentiable_twice():
+    torch.manual_seed(0)
+    x = torch.bernoulli(torch.rand(3, 12, generator=generator(30)), generator=generator(31))
+    z = torch.randn(2, 3, 2, generator=generator(32), requires_grad=True)
+    plain = helpers.VAE(12, (6,), 2, fused_likelihood=False)
+    (grad_z,) = torch.autograd.grad(plain.log_px_given_z(x, z).sum(), z, create_graph=True)
+    (second,) = torch.autograd.grad(grad_z.square().sum(), z)  # e.g. a gradient-norm penalty
+    assert torch.isfinite(second).all() and second.abs().sum() > 0
+    fused = helpers.VAE(12, (6,), 2)
+    with pytest.raises(RuntimeError, match="fused_likelihood=False"):  # never a silently wrong 2nd derivative
+        torch.autograd.grad(fused.log_px_given_z(x, z).sum(), z, create_graph=True)
+    # bernoulli_log_prob's hand-written backward is differentiable again: the same second derivative
+    logits = plain.decode(z)
+    (g1,) = torch.autograd.grad(helpers.bernoulli_log_prob(x, logits).sum(), z, create_graph=True)
+    (g2,) = torch.autograd.grad(g1.square().sum(), z)
+    torch.testing.assert_close(g2, second)
 
 
 def test_gaussian_likelihoods_match_torch_normal():
