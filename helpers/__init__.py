@@ -6,6 +6,14 @@ Importing the package changes no global state; every notebook starts with ``cfg 
 from helpers.cavi import TRACE_COLUMNS, CAVIFit, cavi_normal_gamma, normal_gamma_elbo
 from helpers.config import SCALES, Scale, Setup, get_device, get_scale, setup
 from helpers.control_variates import leave_one_out_baseline, same_draws_baseline, separate_draws_baseline
+from helpers.data import (
+    DatasetNotAvailableError,
+    available_datasets,
+    binarize,
+    data_root,
+    fixed_binarization,
+    load_images,
+)
 from helpers.estimators import (
     RepeatedEstimates,
     draw_noise,
@@ -23,6 +31,24 @@ from helpers.models import EXERCISE_DATA, GammaPoisson, NormalGamma
 from helpers.quadrature import normal_positive_log_moment, normal_positive_moments
 from helpers.stats import Z_95, interval_table, mean_and_se, variance_and_se, z_scores
 from helpers.support import SupportWarning
+
+# deep latent variable models (issue 4): data, the VAE, its objectives, the training loop
+from helpers.training import History, cyclical_beta, linear_beta, train
+from helpers.vae import (
+    VAE,
+    active_units,
+    bernoulli_log_prob,
+    elbo,
+    gaussian_kl,
+    gaussian_log_prob,
+    iwelbo,
+    kl_per_dimension,
+    latent_activity,
+    log_likelihood,
+    log_weights,
+    normal_log_prob,
+    standard_normal_log_prob,
+)
 
 __version__ = "0.1.0"
 
@@ -69,4 +95,28 @@ __all__ = [
     "setup",
     "variance_and_se",
     "z_scores",
+    # deep latent variable models
+    "DatasetNotAvailableError",
+    "available_datasets",
+    "binarize",
+    "data_root",
+    "fixed_binarization",
+    "load_images",
+    "History",
+    "cyclical_beta",
+    "linear_beta",
+    "train",
+    "VAE",
+    "active_units",
+    "bernoulli_log_prob",
+    "elbo",
+    "gaussian_kl",
+    "gaussian_log_prob",
+    "iwelbo",
+    "kl_per_dimension",
+    "latent_activity",
+    "log_likelihood",
+    "log_weights",
+    "normal_log_prob",
+    "standard_normal_log_prob",
 ]

@@ -27,3 +27,15 @@ def test_estimator_benchmark_runs_and_reports_every_row():
     )
     for row in ("helpers.score_function_gradient", "helpers.reparameterization_gradient", "per-sample Python loop"):
         assert row in result.stdout
+
+
+def test_iwae_benchmark_implementations_agree():
+    """The straightforward IWAE step and helpers.iwelbo give the same value and gradient (the timing is not run)."""
+    result = subprocess.run(
+        [sys.executable, "benchmarks/bench_iwae.py", "--check-only"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "agreement: IWELBO (K=50) equal" in result.stdout

@@ -35,6 +35,15 @@ def test_scales_grow():
         assert scale.sample_sizes[0] == 1 and scale.sample_sizes[-1] == 10_000
 
 
+def test_deep_model_scales_grow():
+    quick, standard, full = (helpers.SCALES[n] for n in ("quick", "standard", "full"))
+    assert quick.dlvm_train_images <= standard.dlvm_train_images and full.dlvm_train_images is None
+    for field in ("dlvm_test_images", "dlvm_epochs", "iwae_epochs", "loglik_images", "loglik_samples"):
+        assert getattr(quick, field) <= getattr(standard, field) <= getattr(full, field), field
+    assert standard.loglik_samples == full.loglik_samples == 5_000  # Burda et al.'s k
+    assert full.iwae_epochs == 3_280  # Burda et al.'s passes
+
+
 def test_setup_seeds_reproducibly():
     first = helpers.setup(seed=3, scale="quick")
     a = (torch.rand(3), torch.rand(3, generator=first.generator))
