@@ -39,7 +39,6 @@ from helpers.vae import (
     active_units,
     bernoulli_log_prob,
     elbo,
-    gaussian_kl,
     gaussian_log_prob,
     iwelbo,
     kl_per_dimension,
@@ -47,6 +46,7 @@ from helpers.vae import (
     log_likelihood,
     log_weights,
     normal_log_prob,
+    standard_normal_kl,
     standard_normal_log_prob,
 )
 
@@ -110,7 +110,6 @@ __all__ = [
     "active_units",
     "bernoulli_log_prob",
     "elbo",
-    "gaussian_kl",
     "gaussian_log_prob",
     "iwelbo",
     "kl_per_dimension",
@@ -118,5 +117,6 @@ __all__ = [
     "log_likelihood",
     "log_weights",
     "normal_log_prob",
+    "standard_normal_kl",
     "standard_normal_log_prob",
 ]

@@ -160,7 +160,7 @@ def normal_log_prob(z: Tensor, mu: Tensor, sigma: Tensor) -> Tensor:
     return (-0.5 * ((z - mu) / sigma).square() - torch.log(sigma)).sum(-1) - z.shape[-1] * HALF_LOG_2PI
 
 
-def gaussian_kl(mu: Tensor, sigma: Tensor) -> Tensor:
+def standard_normal_kl(mu: Tensor, sigma: Tensor) -> Tensor:
     """KL(N(mu, diag sigma^2) || N(0, I)) per dimension, 0.5 (mu^2 + sigma^2 - 1) - log sigma: (B, D) -> (B, D)."""
     return 0.5 * (mu.square() + sigma.square() - 1.0) - torch.log(sigma)
 
@@ -420,7 +420,7 @@ def elbo(
         )
     log_px, log_pz, log_qz, mu, sigma = _draw(model, x, num_samples, generator, path_derivative)
     if kl == "analytic":
-        return log_px.mean(0) - beta * gaussian_kl(mu, sigma).sum(-1)
+        return log_px.mean(0) - beta * standard_normal_kl(mu, sigma).sum(-1)
     return (log_px + beta * (log_pz - log_qz)).mean(0)
 
 
@@ -517,4 +517,4 @@ def kl_per_dimension(model: VAE, x: Tensor, *, batch_size: int = 1000) -> Tensor
     Chapter: *The variational autoencoder*.
     """
     mu, sigma = _encoder_means_and_scales(model, x, batch_size)
-    return gaussian_kl(mu, sigma).mean(0)
+    return standard_normal_kl(mu, sigma).mean(0)
