@@ -3,6 +3,7 @@
 Importing the package changes no global state; every notebook starts with ``cfg = helpers.setup(seed=0)``.
 """
 
+from helpers.cavi import TRACE_COLUMNS, CAVIFit, cavi_normal_gamma, normal_gamma_elbo
 from helpers.config import SCALES, Scale, Setup, get_device, get_scale, setup
 from helpers.control_variates import leave_one_out_baseline, same_draws_baseline, separate_draws_baseline
 from helpers.estimators import (
@@ -25,6 +26,12 @@ from helpers.support import SupportWarning
 __version__ = "0.1.0"
 
 __all__ = [
+    # chapter *Coordinate ascent VI*
+    "TRACE_COLUMNS",
+    "CAVIFit",
+    "cavi_normal_gamma",
+    "normal_gamma_elbo",
+    # the rest
     "EXERCISE_DATA",
     "SCALES",
     "GammaPoisson",
