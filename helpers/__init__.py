@@ -3,6 +3,7 @@
 Importing the package changes no global state; every notebook starts with ``cfg = helpers.setup(seed=0)``.
 """
 
+from helpers.bbvi import BBVIFit, BBVITrace, bbvi_normal_gamma
 from helpers.cavi import TRACE_COLUMNS, CAVIFit, cavi_normal_gamma, normal_gamma_elbo
 from helpers.config import SCALES, Scale, Setup, get_device, get_scale, setup
 from helpers.control_variates import leave_one_out_baseline, same_draws_baseline, separate_draws_baseline
@@ -18,7 +19,7 @@ from helpers.estimators import (
     score_function_terms,
 )
 from helpers.families import LogNormal, Normal, get_family
-from helpers.models import EXERCISE_DATA, GammaPoisson, NormalGamma
+from helpers.models import EXERCISE_DATA, GammaPoisson, HierarchicalModel, NormalGamma
 from helpers.quadrature import normal_positive_log_moment, normal_positive_moments
 from helpers.stats import Z_95, interval_table, mean_and_se, variance_and_se, z_scores
 from helpers.support import SupportWarning
@@ -31,6 +32,11 @@ __all__ = [
     "CAVIFit",
     "cavi_normal_gamma",
     "normal_gamma_elbo",
+    # chapter *Black-box VI* (the building blocks: helpers.bbvi)
+    "BBVIFit",
+    "BBVITrace",
+    "HierarchicalModel",
+    "bbvi_normal_gamma",
     # the rest
     "EXERCISE_DATA",
     "SCALES",

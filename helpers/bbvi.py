@@ -198,7 +198,9 @@ def log_joint_factors(data: NormalGammaData, prior: NormalGamma, mu: Tensor, tau
     """
     log_tau = torch.log(tau)
     lik = 0.5 * data.n * (log_tau - LOG_2PI) - 0.5 * tau * (data.sum_sq + data.n * (data.xbar - mu) ** 2)
-    mu_given_tau = 0.5 * (math.log(prior.lambda0) + log_tau - LOG_2PI) - 0.5 * prior.lambda0 * tau * (mu - prior.mu0) ** 2
+    mu_given_tau = (
+        0.5 * (math.log(prior.lambda0) + log_tau - LOG_2PI) - 0.5 * prior.lambda0 * tau * (mu - prior.mu0) ** 2
+    )
     tau_prior = prior.a0 * math.log(prior.b0) - math.lgamma(prior.a0) + (prior.a0 - 1.0) * log_tau - prior.b0 * tau
     return torch.stack([lik, mu_given_tau, tau_prior], dim=-1)
 
@@ -473,3 +475,32 @@ def bbvi_normal_gamma(
     return BBVIFit(
         mu_N=mu_n, lambda_N=lambda_n, a_N=a_n, b_N=b_n, params=params, elbo=trace.elbo, elbo_se=trace.elbo_se
     )
+
+
+# ------------------------------------------------------------------------------------------ any grouped model
+def grouped_gradient(
+    model,
+    theta: Tensor,
+    num_samples: int,
+    *,
+    control_variate: CV = None,
+    rao_blackwellize: bool = False,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    """One BBVI gradient estimate (P,) and the log-weights (S,) for a model with mean-field latent groups.
+
+    ``model`` provides ``sample(theta, S, generator)``, ``log_factors(*draws)`` (S, F), ``log_q_groups(theta, *draws)``
+    (S, G), ``score(theta, *draws)`` (S, P), ``blanket()`` (G, F) and ``param_groups()`` (P,), as
+    :class:`helpers.models.hierarchical.HierarchicalModel` does. With ``rao_blackwellize`` each parameter's
+    weight keeps only its group's Markov-blanket factors and its own log q (:func:`rao_blackwellized_weights`).
+    """
+    draws = model.sample(theta, num_samples, generator)
+    factors = model.log_factors(*draws)  # (S, F)
+    log_q_groups = model.log_q_groups(theta, *draws)  # (S, G)
+    w = factors.sum(-1) - log_q_groups.sum(-1)  # (S,)
+    if rao_blackwellize:
+        weights = rao_blackwellized_weights(factors, log_q_groups, model.blanket())[:, model.param_groups()]
+    else:
+        weights = w
+    terms = score_function_terms(model.score(theta, *draws), weights, control_variate)
+    return terms.mean(0), w
