@@ -433,7 +433,7 @@ def bbvi_normal_gamma(
     *,
     control_variate: bool | CV = True,
     rao_blackwellize: bool = False,
-    step_size: float = 0.1,
+    step_size: float = 1.0,
     decay: float = 0.6,
     init: object | None = None,
     generator: torch.Generator | None = None,

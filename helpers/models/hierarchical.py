@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 import torch
 from torch import Tensor
@@ -60,21 +61,11 @@ class HierarchicalModel:
 
     def blanket(self) -> Tensor:
         """(G, F) bool: factor f contains latent group g (the groups' Markov blankets, see the module docstring)."""
-        k = self.num_groups
-        out = torch.zeros((k + 3, 2 * k + 3), dtype=torch.bool)
-        prior_z, lik = slice(3, 3 + k), slice(3 + k, 3 + 2 * k)
-        out[0, 0] = out[1, 1] = out[k + 2, 2] = True  # own priors: w_1, w_2, v
-        out[0, prior_z] = True  # w_1 is the parent of every z_k
-        out[1, lik] = out[k + 2, lik] = True  # w_2 and v are co-parents in every likelihood
-        for j in range(k):
-            out[2 + j, 3 + j] = out[2 + j, 3 + k + j] = True  # z_k: its prior and its own group's likelihood
-        return out
+        return _blanket(self.num_groups)
 
     def param_groups(self) -> Tensor:
         """(P,) the latent group of each entry of theta."""
-        k = self.num_groups
-        normal = torch.cat([torch.tensor([0, 1]), torch.arange(2, 2 + k)])
-        return torch.cat([normal, normal, torch.tensor([k + 2, k + 2])])
+        return _param_groups(self.num_groups)
 
     def init(self) -> Tensor:
         """theta0: means 0, standard deviations 1, q(v) = Gamma(1, rate 1); shape (P,)."""
@@ -143,3 +134,21 @@ class HierarchicalModel:
         entropy = (0.5 * (1.0 + LOG_2PI) + log_s).sum(-1) + alpha - torch.log(beta) + torch.lgamma(alpha)
         entropy = entropy + (1.0 - alpha) * torch.special.digamma(alpha)
         return e_w + e_pv + e_z + e_y + entropy
+
+
+@cache
+def _blanket(k: int) -> Tensor:
+    out = torch.zeros((k + 3, 2 * k + 3), dtype=torch.bool)
+    prior_z, lik = slice(3, 3 + k), slice(3 + k, 3 + 2 * k)
+    out[0, 0] = out[1, 1] = out[k + 2, 2] = True  # own priors: w_1, w_2, v
+    out[0, prior_z] = True  # w_1 is the parent of every z_k
+    out[1, lik] = out[k + 2, lik] = True  # w_2 and v are co-parents in every likelihood
+    for j in range(k):
+        out[2 + j, 3 + j] = out[2 + j, 3 + k + j] = True  # z_k: its prior and its own group's likelihood
+    return out
+
+
+@cache
+def _param_groups(k: int) -> Tensor:
+    normal = torch.cat([torch.tensor([0, 1]), torch.arange(2, 2 + k)])
+    return torch.cat([normal, normal, torch.tensor([k + 2, k + 2])])
