@@ -37,12 +37,20 @@ class Scale:
         chunk_draws: at most this many draws are held in memory at once when repetitions are vectorized
             (keeps Binder's 2 GB machines safe). It decides how the noise is drawn, so results are reproduced
             exactly only with the same value; their distribution does not depend on it.
+        bbvi_repeats: independent gradient estimates per estimator when measuring gradient variance
+            (chapter *Black-box VI*).
+        bbvi_seeds: independent BBVI runs per estimator when counting iterations to an ELBO level (*Black-box VI*).
+        bbvi_iters: BBVI iterations per run on the hierarchical model (*Black-box VI*).
     """
 
     name: str
     num_repeats: int
     sample_sizes: tuple[int, ...]
     chunk_draws: int = 2_000_000
+    # chapter *Black-box VI*
+    bbvi_repeats: int = 1_000
+    bbvi_seeds: int = 5
+    bbvi_iters: int = 2_000
 
 
 SCALES: dict[str, Scale] = {
@@ -50,6 +58,9 @@ SCALES: dict[str, Scale] = {
         name="quick",
         num_repeats=1_000,
         sample_sizes=(1, 10, 100, 1_000, 10_000),
+        bbvi_repeats=300,
+        bbvi_seeds=3,
+        bbvi_iters=800,
     ),
     "standard": Scale(
         name="standard",
@@ -61,6 +72,9 @@ SCALES: dict[str, Scale] = {
         num_repeats=10_000,
         sample_sizes=(1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1_000, 2_000, 3_000, 5_000, 10_000),
         chunk_draws=20_000_000,
+        bbvi_repeats=5_000,
+        bbvi_seeds=20,
+        bbvi_iters=5_000,
     ),
 }
 
