@@ -49,8 +49,8 @@ class Scale:
     chunk_draws: int = 2_000_000
     # chapter *Black-box VI*
     bbvi_repeats: int = 1_000
-    bbvi_seeds: int = 5
-    bbvi_iters: int = 2_000
+    bbvi_seeds: int = 4
+    bbvi_iters: int = 1_500
 
 
 SCALES: dict[str, Scale] = {
