@@ -19,6 +19,7 @@ from helpers.estimators import (
     score_function_terms,
 )
 from helpers.families import LogNormal, Normal, get_family
+from helpers.gaussians import gaussian_kl, mean_field_forward_kl, mean_field_reverse_kl
 from helpers.models import EXERCISE_DATA, GammaPoisson, HierarchicalModel, NormalGamma
 from helpers.quadrature import normal_positive_log_moment, normal_positive_moments
 from helpers.stats import Z_95, interval_table, mean_and_se, variance_and_se, z_scores
@@ -32,6 +33,10 @@ __all__ = [
     "CAVIFit",
     "cavi_normal_gamma",
     "normal_gamma_elbo",
+    # chapter *The evidence lower bound*
+    "gaussian_kl",
+    "mean_field_forward_kl",
+    "mean_field_reverse_kl",
     # chapter *Black-box VI* (the building blocks: helpers.bbvi)
     "BBVIFit",
     "BBVITrace",
