@@ -108,6 +108,7 @@ test: $(STAMP) $(MATHJAX_STAMP) browser-deps datasets
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_estimators.py
 	$(BIN)/python benchmarks/bench_iwae.py --ablation
+	$(BIN)/python benchmarks/bench_bbvi.py
 
 clean:
 	rm -rf book/_build .pytest_cache .ruff_cache

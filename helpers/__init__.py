@@ -3,6 +3,7 @@
 Importing the package changes no global state; every notebook starts with ``cfg = helpers.setup(seed=0)``.
 """
 
+from helpers.bbvi import BBVIFit, BBVITrace, bbvi_normal_gamma
 from helpers.cavi import TRACE_COLUMNS, CAVIFit, cavi_normal_gamma, normal_gamma_elbo
 from helpers.config import SCALES, Scale, Setup, get_device, get_scale, setup
 from helpers.control_variates import leave_one_out_baseline, same_draws_baseline, separate_draws_baseline
@@ -27,7 +28,7 @@ from helpers.estimators import (
 )
 from helpers.families import LogNormal, Normal, get_family
 from helpers.gaussians import gaussian_kl, mean_field_forward_kl, mean_field_reverse_kl
-from helpers.models import EXERCISE_DATA, GammaPoisson, NormalGamma
+from helpers.models import EXERCISE_DATA, GammaPoisson, HierarchicalModel, NormalGamma
 from helpers.quadrature import normal_positive_log_moment, normal_positive_moments
 from helpers.stats import Z_95, interval_table, mean_and_se, variance_and_se, z_scores
 from helpers.support import SupportWarning
@@ -62,6 +63,11 @@ __all__ = [
     "gaussian_kl",
     "mean_field_forward_kl",
     "mean_field_reverse_kl",
+    # chapter *Black-box VI* (the building blocks: helpers.bbvi)
+    "BBVIFit",
+    "BBVITrace",
+    "HierarchicalModel",
+    "bbvi_normal_gamma",
     # the rest
     "EXERCISE_DATA",
     "SCALES",

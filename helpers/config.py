@@ -37,6 +37,10 @@ class Scale:
         chunk_draws: at most this many draws are held in memory at once when repetitions are vectorized
             (keeps Binder's 2 GB machines safe). It decides how the noise is drawn, so results are reproduced
             exactly only with the same value; their distribution does not depend on it.
+        bbvi_repeats: independent gradient estimates per estimator when measuring gradient variance
+            (chapter *Black-box VI*).
+        bbvi_seeds: independent BBVI runs per estimator when counting iterations to an ELBO level (*Black-box VI*).
+        bbvi_iters: BBVI iterations per run on the hierarchical model (*Black-box VI*).
 
     Deep latent variable models (chapters *The variational autoencoder*, *Importance-weighted bounds*,
     *Sticking the landing*). Measured on the 2-core CPU, one torch thread, Burda et al.'s 784-200-200-50 network:
@@ -66,6 +70,10 @@ class Scale:
     iwae_epochs: int = 3
     loglik_images: int = 200
     loglik_samples: int = 5_000
+    # chapter *Black-box VI*
+    bbvi_repeats: int = 1_000
+    bbvi_seeds: int = 4
+    bbvi_iters: int = 1_500
 
 
 SCALES: dict[str, Scale] = {
@@ -80,6 +88,9 @@ SCALES: dict[str, Scale] = {
         iwae_epochs=2,
         loglik_images=20,
         loglik_samples=500,
+        bbvi_repeats=300,
+        bbvi_seeds=3,
+        bbvi_iters=800,
     ),
     "standard": Scale(
         name="standard",
@@ -105,6 +116,9 @@ SCALES: dict[str, Scale] = {
         iwae_epochs=3_280,
         loglik_images=10_000,
         loglik_samples=5_000,
+        bbvi_repeats=5_000,
+        bbvi_seeds=20,
+        bbvi_iters=5_000,
     ),
 }
 
