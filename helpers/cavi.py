@@ -14,7 +14,9 @@ xbar the data mean and E[tau] = a_N / b_N::
              b_N = b_0 + 1/2 E_mu[ sum_n (x_n - mu)^2 + lambda_0 (mu - mu_0)^2 ]
                  = b_0 + 1/2 [ sum_n (x_n - mu_N)^2 + N / lambda_N + lambda_0 ((mu_N - mu_0)^2 + 1 / lambda_N) ]
 
-The ``+ 1`` in a_N comes from the prior of mu, whose precision lambda_0 tau contains tau (a factor tau^(1/2)).
+The ``+ 1`` in a_N's (N + 1) / 2 (half a unit beyond the exact posterior's a_0 + N/2) comes from the prior of
+mu, whose precision lambda_0 tau contains tau (a factor tau^(1/2)). After the first sweep one sweep maps b_N to
+b + b_N / (2 a_N), b the exact posterior's rate: a contraction with factor 1 / (2 a_N) and a unique fixed point.
 The full ELBO, in closed form with E[log tau] = digamma(a_N) - log b_N::
 
     ELBO = E_q[log p(x | mu, tau)] + E_q[log p(mu | tau)] + E_q[log p(tau)] + H[q(mu)] + H[q(tau)]

@@ -33,7 +33,8 @@ def test_elbo_matches_monte_carlo_within_standard_errors():
     tau = torch.distributions.Gamma(torch.tensor(Q["a_N"], dtype=DT), torch.tensor(Q["b_N"], dtype=DT))
     torch.manual_seed(2)  # torch's Gamma sampler takes no generator
     tau_draws = tau.sample((s,))
-    log_q = torch.distributions.Normal(Q["mu_N"], 1.0 / math.sqrt(Q["lambda_N"])).log_prob(mu) + tau.log_prob(tau_draws)
+    q_mu = torch.distributions.Normal(torch.tensor(Q["mu_N"], dtype=DT), torch.tensor(Q["lambda_N"], dtype=DT).rsqrt())
+    log_q = q_mu.log_prob(mu) + tau.log_prob(tau_draws)  # float64 parameters (Python floats would become float32)
     values = PRIOR.log_joint(x, mu, tau_draws) - log_q
     mean, se = helpers.mean_and_se(values)
     assert abs(float(mean) - elbo) < Z_TOL * float(se)
@@ -120,6 +121,35 @@ def test_fixed_point_satisfies_the_updates():
     assert fit.trace[-1].tolist() == [fit.mu_N, fit.lambda_N, fit.a_N, fit.b_N]
     assert fit.mean_tau_trace[-1] == pytest.approx(fit.mean_tau)
     assert fit.mean_mu_trace[-1] == fit.mean_mu
+
+
+@pytest.mark.parametrize("n", [1, 10, 100])
+def test_fixed_point_against_the_exact_posterior(n):
+    """The chapter's proposition: a_N = a + 1/2, b_N = b (2a + 1) / (2a), exact means, variance ratios 1 - 1/a and
+    2a / (2a + 1), with (a, b) the exact posterior's Gamma parameters."""
+    x = _data(n, seed=3)
+    fit = helpers.cavi_normal_gamma(x, PRIOR, num_iters=60)
+    post = PRIOR.posterior(x)
+    a, b = post.a0, post.b0
+    assert fit.a_N == pytest.approx(a + 0.5, rel=1e-14)
+    assert fit.b_N == pytest.approx(b * (2 * a + 1) / (2 * a), rel=1e-12)
+    assert fit.lambda_N == pytest.approx(post.lambda0 * a / b, rel=1e-12)
+    assert fit.mean_mu == pytest.approx(post.mean_mu, rel=1e-14)
+    assert fit.mean_tau == pytest.approx(post.mean_tau, rel=1e-12)
+    assert fit.var_tau / post.var_tau == pytest.approx(2 * a / (2 * a + 1), rel=1e-12)
+    if a > 1:
+        assert fit.var_mu / post.var_mu == pytest.approx(1 - 1 / a, rel=1e-12)
+
+
+@pytest.mark.parametrize("init", [1e-3, 0.5, 1e3])
+def test_error_of_b_N_shrinks_by_one_over_two_a_N_per_sweep(init):
+    """After the first sweep, b_N <- b + b_N / (2 a_N): an affine contraction with factor 1 / (2 a_N)."""
+    x = _data(10)
+    fit = helpers.cavi_normal_gamma(x, PRIOR, num_iters=6, init=init)
+    post = PRIOR.posterior(x)
+    err = fit.trace[:, 3] - post.b0 * (2 * post.a0 + 1) / (2 * post.a0)
+    ratios = err[1:4] / err[:3]  # errors well above rounding for these sweeps
+    torch.testing.assert_close(ratios, torch.full_like(ratios, 1 / (2 * fit.a_N)), rtol=1e-8, atol=0)
 
 
 def test_optimum_is_a_maximum_along_each_factor():
