@@ -57,7 +57,8 @@ def interval_table(
     """
     labels = list(rows)
     width = max(12, *(len(label) + 2 for label in labels))
-    header = f"{'':<14}{reference_label:>{width}}" + "".join(f"{label:>{width + 10}}" for label in labels)
+    name_width = max(14, *(len(name) + 2 for name in names))  # a long quantity name must not shift its row
+    header = f"{'':<{name_width}}{reference_label:>{width}}" + "".join(f"{label:>{width + 10}}" for label in labels)
     lines = [header]
     for i, name in enumerate(names):
         cells = [f"{float(reference[i]):>{width}.{digits}f}"]
@@ -68,5 +69,5 @@ def interval_table(
                     width + 10
                 )
             )
-        lines.append(f"{name:<14}" + "".join(cells))
+        lines.append(f"{name:<{name_width}}" + "".join(cells))
     return "\n".join(lines)

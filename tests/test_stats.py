@@ -38,3 +38,11 @@ def test_interval_table_lists_every_quantity_with_its_half_width():
         {"a": (torch.tensor([1.0, 2.0]), torch.tensor([0.1, 0.2]))}, torch.tensor([1.05, 2.1]), ["x", "y"]
     )
     assert "x" in table and "y" in table and "1.0000 ± 0.1960" in table and "2.0000 ± 0.3920" in table
+
+
+def test_interval_table_columns_stay_aligned_with_long_quantity_names():
+    rows = {"estimator": (torch.tensor([1.0, 2.0]), torch.tensor([0.1, 0.2]))}
+    table = helpers.interval_table(rows, torch.tensor([1.05, 2.1]), ["a", "a much longer quantity name"])
+    lines = table.splitlines()
+    assert len({len(line) for line in lines}) == 1  # every row as wide as the header
+    assert len({line.index(".") for line in lines[1:]}) == 1  # the reference column's decimal points line up
