@@ -234,14 +234,16 @@ def rao_blackwellized_weights(log_p_factors: Tensor, log_q_groups: Tensor, blank
 
 
 def control_variate_coefficients(terms: Tensor, scores: Tensor, control_variate: CV = "leave-one-out") -> Tensor:
-    """The paper's per-parameter coefficient a_d = Cov(f_d, h_d) / Var(h_d), f_d = h_d w_d the score-function terms.
+    """Per-parameter control-variate coefficient a_d = Cov(f_d, h_d) / Var(h_d), f_d = h_d w_d the score-function terms.
 
     Args:
         terms: f (S, D); scores: h (S, D).
         control_variate: ``"leave-one-out"`` returns (S, D): the coefficient for draw s computed from the other
             S - 1 draws, hence independent of z_s and the estimator stays unbiased (needs S >= 3).
             ``"same-draws"`` returns (1, D) from all S draws, including z_s: biased, with a bias of order 1/S.
-    Ranganath et al. (2014), section 3.1. Chapter *Black-box VI*, "Control variates".
+    Ranganath et al. (2014), section 3.2, pool the ratio over the parameters of each latent variable; one coefficient
+    per parameter is the finer variant (its optimum is at least as good for every coordinate). Chapter *Black-box VI*,
+    "Control variates".
     """
     _check_cv(control_variate)
     num = terms.shape[0]
@@ -451,7 +453,7 @@ def bbvi_normal_gamma(
     Args:
         x: data (N,).
         prior: a :class:`helpers.NormalGamma`.
-        control_variate: True (the paper's per-parameter coefficient, leave-one-out so it is unbiased), False,
+        control_variate: True (the optimal per-parameter coefficient, leave-one-out so it is unbiased), False,
             or one of "leave-one-out", "same-draws", None.
         rao_blackwellize: use each group's Markov-blanket terms only (:func:`rao_blackwellized_weights`).
         init: starting omega = (mu_N, lambda_N, a_N, b_N); default :func:`default_init`.
