@@ -52,6 +52,11 @@ class Scale:
             train for 3,280 passes: ``full``).
         loglik_images: test images on which the importance-sampled log p(x) is estimated.
         loglik_samples: its number of importance samples k (Burda et al.: 5,000).
+        vae_latent_dims: latent dimensions of the AEVB sweep in *The variational autoencoder* (Kingma & Welling
+            2014, Figure 2, use 3 to 200; we use 2, 10, 20).
+        vae_sweep_epochs: epochs of each run of that sweep (9 runs: 3 dimensions x {L^A, L^B, Gaussian decoder}).
+        vae_gradient_pairs: pairs of independent gradient draws per estimator when *The variational autoencoder*
+            measures the variance of the SGVB gradients.
     """
 
     name: str
@@ -66,6 +71,10 @@ class Scale:
     iwae_epochs: int = 3
     loglik_images: int = 200
     loglik_samples: int = 5_000
+    # chapter *The variational autoencoder*
+    vae_latent_dims: tuple[int, ...] = (2, 10, 20)
+    vae_sweep_epochs: int = 5
+    vae_gradient_pairs: int = 200
 
 
 SCALES: dict[str, Scale] = {
@@ -80,6 +89,9 @@ SCALES: dict[str, Scale] = {
         iwae_epochs=2,
         loglik_images=20,
         loglik_samples=500,
+        # chapter *The variational autoencoder*
+        vae_sweep_epochs=1,
+        vae_gradient_pairs=50,
     ),
     "standard": Scale(
         name="standard",
@@ -92,6 +104,9 @@ SCALES: dict[str, Scale] = {
         iwae_epochs=3,
         loglik_images=200,
         loglik_samples=5_000,
+        # chapter *The variational autoencoder*
+        vae_sweep_epochs=5,
+        vae_gradient_pairs=200,
     ),
     "full": Scale(
         name="full",
@@ -105,6 +120,9 @@ SCALES: dict[str, Scale] = {
         iwae_epochs=3_280,
         loglik_images=10_000,
         loglik_samples=5_000,
+        # chapter *The variational autoencoder*
+        vae_sweep_epochs=100,
+        vae_gradient_pairs=1_000,
     ),
 }
 
