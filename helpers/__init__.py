@@ -28,6 +28,7 @@ from helpers.estimators import (
 )
 from helpers.families import LogNormal, Normal, get_family
 from helpers.gaussians import gaussian_kl, mean_field_forward_kl, mean_field_reverse_kl
+from helpers.image_plots import tile_images  # chapter *The variational autoencoder*
 from helpers.models import EXERCISE_DATA, GammaPoisson, HierarchicalModel, NormalGamma
 from helpers.quadrature import normal_positive_log_moment, normal_positive_moments
 from helpers.stats import Z_95, interval_table, mean_and_se, variance_and_se, z_scores
@@ -125,4 +126,6 @@ __all__ = [
     "normal_log_prob",
     "standard_normal_kl",
     "standard_normal_log_prob",
+    # chapter *The variational autoencoder*
+    "tile_images",
 ]

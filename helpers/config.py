@@ -56,6 +56,11 @@ class Scale:
             train for 3,280 passes: ``full``).
         loglik_images: test images on which the importance-sampled log p(x) is estimated.
         loglik_samples: its number of importance samples k (Burda et al.: 5,000).
+        vae_latent_dims: latent dimensions of the AEVB sweep in *The variational autoencoder* (Kingma & Welling
+            2014, Figure 2, use 3 to 200; we use 2, 10, 20).
+        vae_sweep_epochs: epochs of each run of that sweep (9 runs: 3 dimensions x {L^A, L^B, Gaussian decoder}).
+        vae_gradient_pairs: pairs of independent gradient draws per estimator when *The variational autoencoder*
+            measures the variance of the SGVB gradients.
     """
 
     name: str
@@ -74,6 +79,10 @@ class Scale:
     bbvi_repeats: int = 1_000
     bbvi_seeds: int = 4
     bbvi_iters: int = 1_500
+    # chapter *The variational autoencoder*
+    vae_latent_dims: tuple[int, ...] = (2, 10, 20)
+    vae_sweep_epochs: int = 5
+    vae_gradient_pairs: int = 200
 
 
 SCALES: dict[str, Scale] = {
@@ -91,6 +100,9 @@ SCALES: dict[str, Scale] = {
         bbvi_repeats=300,
         bbvi_seeds=3,
         bbvi_iters=800,
+        # chapter *The variational autoencoder*
+        vae_sweep_epochs=1,
+        vae_gradient_pairs=50,
     ),
     "standard": Scale(
         name="standard",
@@ -103,6 +115,9 @@ SCALES: dict[str, Scale] = {
         iwae_epochs=3,
         loglik_images=200,
         loglik_samples=5_000,
+        # chapter *The variational autoencoder*
+        vae_sweep_epochs=5,
+        vae_gradient_pairs=200,
     ),
     "full": Scale(
         name="full",
@@ -119,6 +134,9 @@ SCALES: dict[str, Scale] = {
         bbvi_repeats=5_000,
         bbvi_seeds=20,
         bbvi_iters=5_000,
+        # chapter *The variational autoencoder*
+        vae_sweep_epochs=100,
+        vae_gradient_pairs=1_000,
     ),
 }
 
