@@ -50,9 +50,24 @@ from helpers.vae import (
     standard_normal_log_prob,
 )
 
+# chapters *Importance-weighted bounds* and *Sticking the landing*: a conjugate Gaussian with exact answers
+from helpers.toy_gaussian import (
+    ConjugateGaussian,
+    elbo_gradient_terms,
+    elbo_gradient_variance,
+    gaussian_iwelbo,
+    gaussian_log_weights,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [
+    # chapters *Importance-weighted bounds* and *Sticking the landing*
+    "ConjugateGaussian",
+    "elbo_gradient_terms",
+    "elbo_gradient_variance",
+    "gaussian_iwelbo",
+    "gaussian_log_weights",
     # chapter *Coordinate ascent VI*
     "TRACE_COLUMNS",
     "CAVIFit",
