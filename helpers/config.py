@@ -52,6 +52,9 @@ class Scale:
             train for 3,280 passes: ``full``).
         loglik_images: test images on which the importance-sampled log p(x) is estimated.
         loglik_samples: its number of importance samples k (Burda et al.: 5,000).
+        stl_epochs: epochs of each training run in the sticking-the-landing chapter (five runs).
+        stl_grad_repeats: independent gradient draws per estimator when that chapter measures the variance of the
+            encoder gradient during training.
     """
 
     name: str
@@ -66,6 +69,8 @@ class Scale:
     iwae_epochs: int = 3
     loglik_images: int = 200
     loglik_samples: int = 5_000
+    stl_epochs: int = 5
+    stl_grad_repeats: int = 20
 
 
 SCALES: dict[str, Scale] = {
@@ -80,6 +85,8 @@ SCALES: dict[str, Scale] = {
         iwae_epochs=2,
         loglik_images=20,
         loglik_samples=500,
+        stl_epochs=2,
+        stl_grad_repeats=10,
     ),
     "standard": Scale(
         name="standard",
@@ -92,6 +99,8 @@ SCALES: dict[str, Scale] = {
         iwae_epochs=3,
         loglik_images=200,
         loglik_samples=5_000,
+        stl_epochs=5,
+        stl_grad_repeats=20,
     ),
     "full": Scale(
         name="full",
@@ -105,6 +114,8 @@ SCALES: dict[str, Scale] = {
         iwae_epochs=3_280,
         loglik_images=10_000,
         loglik_samples=5_000,
+        stl_epochs=100,
+        stl_grad_repeats=100,
     ),
 }
 
