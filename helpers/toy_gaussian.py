@@ -64,7 +64,9 @@ class ConjugateGaussian:
     def log_evidence(self) -> float:
         """log p(x): per coordinate, x_{:, d} ~ N(prior_mean 1, noise_sd^2 I + prior_sd^2 1 1^T) (N-variate)."""
         n = self.num_points
-        cov = self.noise_sd**2 * torch.eye(n, dtype=torch.float64) + self.prior_sd**2 * torch.ones(n, n, dtype=torch.float64)
+        cov = self.noise_sd**2 * torch.eye(n, dtype=torch.float64) + self.prior_sd**2 * torch.ones(
+            n, n, dtype=torch.float64
+        )
         dist = torch.distributions.MultivariateNormal(torch.full((n,), self.prior_mean, dtype=torch.float64), cov)
         return float(dist.log_prob(self.x.T).sum())
 

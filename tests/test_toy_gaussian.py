@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from _shared import Z_TOL, generator
 from scipy import integrate
 
 from helpers.toy_gaussian import (
@@ -15,7 +16,6 @@ from helpers.toy_gaussian import (
     gaussian_iwelbo,
     gaussian_log_weights,
 )
-from tests._shared import Z_TOL, generator
 
 DT = torch.float64
 
@@ -29,7 +29,12 @@ def test_evidence_matches_quadrature_in_one_dimension():
     model = _model(dim=1)
     shift, centre = 11.0, float(model.posterior()[0])  # integrate e^(log p + shift), of order one, around the peak
     value, _ = integrate.quad(
-        lambda z: math.exp(float(model.log_joint(torch.tensor([z], dtype=DT))) + shift), centre - 10, centre + 10, points=[centre], epsabs=1e-14, epsrel=1e-12
+        lambda z: math.exp(float(model.log_joint(torch.tensor([z], dtype=DT))) + shift),
+        centre - 10,
+        centre + 10,
+        points=[centre],
+        epsabs=1e-14,
+        epsrel=1e-12,
     )
     assert math.isclose(model.log_evidence(), math.log(value) - shift, rel_tol=1e-10)
 
@@ -47,8 +52,12 @@ def test_log_weights_are_constant_at_the_posterior_and_the_iwelbo_is_exact():
     model = _model()
     m, s = model.posterior()
     eps = torch.randn((100, 2), generator=generator(2), dtype=DT)
-    torch.testing.assert_close(gaussian_log_weights(model, m, s, eps), torch.full((100,), model.log_evidence(), dtype=DT))
-    torch.testing.assert_close(gaussian_iwelbo(model, m, s, 7, 3, generator=generator(3)), torch.full((3,), model.log_evidence(), dtype=DT))
+    torch.testing.assert_close(
+        gaussian_log_weights(model, m, s, eps), torch.full((100,), model.log_evidence(), dtype=DT)
+    )
+    torch.testing.assert_close(
+        gaussian_iwelbo(model, m, s, 7, 3, generator=generator(3)), torch.full((3,), model.log_evidence(), dtype=DT)
+    )
 
 
 def test_iwelbo_one_sample_is_the_elbo_and_bounds_increase():
@@ -59,7 +68,9 @@ def test_iwelbo_one_sample_is_the_elbo_and_bounds_increase():
     # closed-form ELBO = log p(x) - KL(q || posterior)
     kl = (torch.log(s / scale) + (scale**2 + (loc - m) ** 2) / (2 * s**2) - 0.5).sum()
     assert abs(float(l1.mean()) - (model.log_evidence() - float(kl))) < Z_TOL * float(l1.std()) / math.sqrt(len(l1))
-    means = [float(gaussian_iwelbo(model, loc, scale, k, 4000, generator=generator(5 + k)).mean()) for k in (1, 10, 100)]
+    means = [
+        float(gaussian_iwelbo(model, loc, scale, k, 4000, generator=generator(5 + k)).mean()) for k in (1, 10, 100)
+    ]
     assert means[0] < means[1] < means[2] < model.log_evidence()
 
 
