@@ -34,6 +34,15 @@ from helpers.quadrature import normal_positive_log_moment, normal_positive_momen
 from helpers.stats import Z_95, interval_table, mean_and_se, variance_and_se, z_scores
 from helpers.support import SupportWarning
 
+# chapters *Importance-weighted bounds* and *Sticking the landing*: a conjugate Gaussian with exact answers
+from helpers.toy_gaussian import (
+    ConjugateGaussian,
+    elbo_gradient_terms,
+    elbo_gradient_variance,
+    gaussian_iwelbo,
+    gaussian_log_weights,
+)
+
 # deep latent variable models (issue 4): data, the VAE, its objectives, the training loop
 from helpers.training import History, cyclical_beta, linear_beta, train
 from helpers.vae import (
@@ -55,6 +64,12 @@ from helpers.vae import (
 __version__ = "0.1.0"
 
 __all__ = [
+    # chapters *Importance-weighted bounds* and *Sticking the landing*
+    "ConjugateGaussian",
+    "elbo_gradient_terms",
+    "elbo_gradient_variance",
+    "gaussian_iwelbo",
+    "gaussian_log_weights",
     # chapter *Coordinate ascent VI*
     "TRACE_COLUMNS",
     "CAVIFit",

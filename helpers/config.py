@@ -61,6 +61,9 @@ class Scale:
         vae_sweep_epochs: epochs of each run of that sweep (9 runs: 3 dimensions x {L^A, L^B, Gaussian decoder}).
         vae_gradient_pairs: pairs of independent gradient draws per estimator when *The variational autoencoder*
             measures the variance of the SGVB gradients.
+        stl_epochs: epochs of each training run in the sticking-the-landing chapter (five runs).
+        stl_grad_repeats: independent gradient draws per estimator when that chapter measures the variance of the
+            encoder gradient during training.
     """
 
     name: str
@@ -83,6 +86,8 @@ class Scale:
     vae_latent_dims: tuple[int, ...] = (2, 10, 20)
     vae_sweep_epochs: int = 5
     vae_gradient_pairs: int = 200
+    stl_epochs: int = 5
+    stl_grad_repeats: int = 20
 
 
 SCALES: dict[str, Scale] = {
@@ -103,6 +108,8 @@ SCALES: dict[str, Scale] = {
         # chapter *The variational autoencoder*
         vae_sweep_epochs=1,
         vae_gradient_pairs=50,
+        stl_epochs=2,
+        stl_grad_repeats=10,
     ),
     "standard": Scale(
         name="standard",
@@ -118,6 +125,8 @@ SCALES: dict[str, Scale] = {
         # chapter *The variational autoencoder*
         vae_sweep_epochs=5,
         vae_gradient_pairs=200,
+        stl_epochs=5,
+        stl_grad_repeats=20,
     ),
     "full": Scale(
         name="full",
@@ -137,6 +146,8 @@ SCALES: dict[str, Scale] = {
         # chapter *The variational autoencoder*
         vae_sweep_epochs=100,
         vae_gradient_pairs=1_000,
+        stl_epochs=100,
+        stl_grad_repeats=100,
     ),
 }
 

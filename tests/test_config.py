@@ -38,7 +38,15 @@ def test_scales_grow():
 def test_deep_model_scales_grow():
     quick, standard, full = (helpers.SCALES[n] for n in ("quick", "standard", "full"))
     assert quick.dlvm_train_images <= standard.dlvm_train_images and full.dlvm_train_images is None
-    for field in ("dlvm_test_images", "dlvm_epochs", "iwae_epochs", "loglik_images", "loglik_samples"):
+    for field in (
+        "dlvm_test_images",
+        "dlvm_epochs",
+        "iwae_epochs",
+        "loglik_images",
+        "loglik_samples",
+        "stl_epochs",
+        "stl_grad_repeats",
+    ):
         assert getattr(quick, field) <= getattr(standard, field) <= getattr(full, field), field
     assert standard.loglik_samples == full.loglik_samples == 5_000  # Burda et al.'s k
     assert full.iwae_epochs == 3_280  # Burda et al.'s passes

@@ -1,0 +1,156 @@
+"""A conjugate Gaussian model with an exact posterior and evidence, for checking importance-weighted bounds and
+gradient estimators (chapters *Importance-weighted bounds*, *Sticking the landing*).
+
+The model, in D independent coordinates: z ~ N(prior_mean, prior_sd^2 I), x_n | z ~ N(z, noise_sd^2 I) for the N
+rows of x (N, D). The posterior is N(m, s^2 I) with 1/s^2 = 1/prior_sd^2 + N/noise_sd^2 and
+m = s^2 (prior_mean/prior_sd^2 + sum_n x_n / noise_sd^2); the evidence is Gaussian in x.
+
+The variational family is q(z) = N(loc, diag scale^2), drawn as z = loc + scale * eps. Shapes: eps and z (S, D) for
+S draws (or (R, K, D) for R repetitions of K importance samples); per-draw gradients (S, 2D), ordered
+(d/d loc_1..D, d/d scale_1..D).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from helpers.validation import check_count
+
+HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _gaussian_log_density(z: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
+    """log N(z; loc, diag scale^2) summed over the last axis: (..., D) -> (...)."""
+    return (-0.5 * ((z - loc) / scale).square() - torch.log(scale)).sum(-1) - z.shape[-1] * HALF_LOG_2PI
+
+
+class ConjugateGaussian:
+    """z ~ N(prior_mean, prior_sd^2 I_D), x_n | z ~ N(z, noise_sd^2 I_D), n = 1..N; x (N, D), float64.
+
+    Methods: :meth:`log_joint`, :meth:`posterior`, :meth:`log_evidence`. Everything is exact.
+    """
+
+    def __init__(self, x: Tensor, *, prior_mean: float = 0.0, prior_sd: float = 1.0, noise_sd: float = 1.0) -> None:
+        if not isinstance(x, Tensor) or x.ndim != 2 or x.shape[0] < 1:
+            raise ValueError("x must be a tensor of shape (N, D) with N >= 1 observations of D coordinates.")
+        if not torch.isfinite(x).all():
+            raise ValueError("x contains NaN or inf.")
+        for value, name in ((prior_sd, "prior_sd"), (noise_sd, "noise_sd")):
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite standard deviation > 0 (got {value!r}).")
+        self.x = x.to(torch.float64)
+        self.prior_mean, self.prior_sd, self.noise_sd = float(prior_mean), float(prior_sd), float(noise_sd)
+        self.num_points, self.dim = self.x.shape
+
+    def log_joint(self, z: Tensor) -> Tensor:
+        """log p(x, z) = log N(z; prior) + sum_n log N(x_n; z, noise_sd^2 I): z (..., D) -> (...)."""
+        prior_loc = torch.tensor(self.prior_mean, dtype=z.dtype, device=z.device)
+        prior = _gaussian_log_density(z, prior_loc, torch.tensor(self.prior_sd, dtype=z.dtype, device=z.device))
+        resid = self.x.to(z.dtype) - z.unsqueeze(-2)  # (..., N, D)
+        lik = -0.5 * resid.square().sum((-1, -2)) / self.noise_sd**2
+        lik = lik - self.num_points * self.dim * (math.log(self.noise_sd) + HALF_LOG_2PI)
+        return prior + lik
+
+    def posterior(self) -> tuple[Tensor, Tensor]:
+        """(m, s), each (D,): the exact posterior p(z | x) = N(m, diag s^2)."""
+        precision = 1.0 / self.prior_sd**2 + self.num_points / self.noise_sd**2
+        var = 1.0 / precision
+        mean = var * (self.prior_mean / self.prior_sd**2 + self.x.sum(0) / self.noise_sd**2)
+        return mean, torch.full((self.dim,), math.sqrt(var), dtype=torch.float64)
+
+    def log_evidence(self) -> float:
+        """log p(x): per coordinate, x_{:, d} ~ N(prior_mean 1, noise_sd^2 I + prior_sd^2 1 1^T) (N-variate)."""
+        n = self.num_points
+        cov = self.noise_sd**2 * torch.eye(n, dtype=torch.float64) + self.prior_sd**2 * torch.ones(
+            n, n, dtype=torch.float64
+        )
+        dist = torch.distributions.MultivariateNormal(torch.full((n,), self.prior_mean, dtype=torch.float64), cov)
+        return float(dist.log_prob(self.x.T).sum())
+
+    def __repr__(self) -> str:
+        return (
+            f"ConjugateGaussian(N={self.num_points}, D={self.dim}, prior N({self.prior_mean:g}, {self.prior_sd:g}^2), "
+            f"noise sd {self.noise_sd:g})"
+        )
+
+
+def gaussian_log_weights(model: ConjugateGaussian, loc: Tensor, scale: Tensor, eps: Tensor) -> Tensor:
+    """log w = log p(x, z) - log q(z) at z = loc + scale * eps: eps (..., D) -> (...)."""
+    _check_q(loc, scale, model.dim)
+    z = loc + scale * eps
+    return model.log_joint(z) - _gaussian_log_density(z, loc, scale)
+
+
+def gaussian_iwelbo(
+    model: ConjugateGaussian,
+    loc: Tensor,
+    scale: Tensor,
+    num_samples: int,
+    num_repeats: int,
+    *,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """R independent draws of the IWELBO estimate L_K = logsumexp_k(log w_k) - log K, K = ``num_samples``: -> (R,).
+
+    Its mean is the bound E[L_K] <= log p(x) (Burda et al. 2016). Chapter: *Importance-weighted bounds*.
+    """
+    num_samples = check_count(num_samples, "num_samples")
+    num_repeats = check_count(num_repeats, "num_repeats")
+    eps = torch.randn((num_repeats, num_samples, model.dim), generator=generator, dtype=loc.dtype, device=loc.device)
+    log_w = gaussian_log_weights(model, loc, scale, eps)  # (R, K)
+    return torch.logsumexp(log_w, -1) - math.log(num_samples)
+
+
+def elbo_gradient_terms(
+    model: ConjugateGaussian, loc: Tensor, scale: Tensor, eps: Tensor, *, path_derivative: bool = False
+) -> Tensor:
+    """Per-draw reparameterization gradients of the ELBO with respect to (loc, scale): eps (S, D) -> (S, 2D).
+
+    Term s is the gradient of f(z_s) = log p(x, z_s) - log q(z_s) at z_s = loc + scale * eps_s, by autograd.
+    ``path_derivative=False``: the total derivative (path + score term). ``True``: log q is evaluated with loc and
+    scale detached, so only the path derivative d f / d z * d z / d(loc, scale) remains (Roeder et al. 2017).
+    Both have mean grad ELBO; at q = posterior the path derivative is exactly 0 for every draw.
+    Chapter: *Sticking the landing*.
+    """
+    _check_q(loc, scale, model.dim)
+    if eps.ndim != 2 or eps.shape[-1] != model.dim:
+        raise ValueError(f"eps must have shape (S, {model.dim}) (got {tuple(eps.shape)}).")
+    # one copy of the parameters per draw: the gradient of the sum is then the stack of per-draw gradients
+    loc_s = loc.detach().expand_as(eps).clone().requires_grad_(True)
+    scale_s = scale.detach().expand_as(eps).clone().requires_grad_(True)
+    z = loc_s + scale_s * eps
+    if path_derivative:
+        log_q = _gaussian_log_density(z, loc_s.detach(), scale_s.detach())
+    else:
+        log_q = _gaussian_log_density(z, loc_s, scale_s)
+    f = model.log_joint(z) - log_q  # (S,)
+    grad_loc, grad_scale = torch.autograd.grad(f.sum(), (loc_s, scale_s))
+    return torch.cat([grad_loc, grad_scale], -1)
+
+
+def elbo_gradient_variance(model: ConjugateGaussian, loc: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
+    """Exact per-draw variances (2D,) of the total-derivative and path-derivative estimators (in that order).
+
+    With the posterior N(m, s^2), d = loc - m and sigma = scale, per coordinate (derived in the chapter):
+    total:  Var d/dloc = sigma^2 / s^4,            Var d/dscale = d^2 / s^4 + 2 sigma^2 / s^4;
+    path:   Var d/dloc = (1/sigma - sigma/s^2)^2,  Var d/dscale = d^2 / s^4 + 2 (1/sigma - sigma/s^2)^2.
+    The path-derivative variances vanish at q = posterior (d = 0, sigma = s); the total ones do not.
+    Chapter: *Sticking the landing*.
+    """
+    _check_q(loc, scale, model.dim)
+    m, s = model.posterior()
+    d, sigma = loc - m, scale
+    gap = 1.0 / sigma - sigma / s**2
+    total = torch.cat([sigma**2 / s**4, d**2 / s**4 + 2 * sigma**2 / s**4])
+    path = torch.cat([gap**2, d**2 / s**4 + 2 * gap**2])
+    return total, path
+
+
+def _check_q(loc: Tensor, scale: Tensor, dim: int) -> None:
+    if loc.shape != (dim,) or scale.shape != (dim,):
+        raise ValueError(f"loc and scale must have shape ({dim},) (got {tuple(loc.shape)}, {tuple(scale.shape)}).")
+    if not (scale > 0).all():
+        raise ValueError("scale must be > 0 (a standard deviation); pass e.g. torch.exp(log_scale).")

@@ -1,0 +1,117 @@
+"""Tests of helpers.toy_gaussian against independent references (quadrature, Bayes' rule, Monte Carlo)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from _shared import Z_TOL, generator
+from scipy import integrate
+
+from helpers.toy_gaussian import (
+    ConjugateGaussian,
+    elbo_gradient_terms,
+    elbo_gradient_variance,
+    gaussian_iwelbo,
+    gaussian_log_weights,
+)
+
+DT = torch.float64
+
+
+def _model(dim: int = 2) -> ConjugateGaussian:
+    x = torch.randn((5, dim), generator=generator(0), dtype=DT) + 1.5
+    return ConjugateGaussian(x, prior_mean=0.3, prior_sd=1.3, noise_sd=0.8)
+
+
+def test_evidence_matches_quadrature_in_one_dimension():
+    model = _model(dim=1)
+    shift, centre = 11.0, float(model.posterior()[0])  # integrate e^(log p + shift), of order one, around the peak
+    value, _ = integrate.quad(
+        lambda z: math.exp(float(model.log_joint(torch.tensor([z], dtype=DT))) + shift),
+        centre - 10,
+        centre + 10,
+        points=[centre],
+        epsabs=1e-14,
+        epsrel=1e-12,
+    )
+    assert math.isclose(model.log_evidence(), math.log(value) - shift, rel_tol=1e-10)
+
+
+def test_bayes_rule_holds_at_any_z():
+    # log p(x, z) - log p(z | x) = log p(x) for every z: checks posterior and evidence together
+    model = _model(dim=3)
+    m, s = model.posterior()
+    z = torch.randn((7, 3), generator=generator(1), dtype=DT) * 2
+    log_post = (-0.5 * ((z - m) / s) ** 2 - torch.log(s) - 0.5 * math.log(2 * math.pi)).sum(-1)
+    torch.testing.assert_close(model.log_joint(z) - log_post, torch.full((7,), model.log_evidence(), dtype=DT))
+
+
+def test_log_weights_are_constant_at_the_posterior_and_the_iwelbo_is_exact():
+    model = _model()
+    m, s = model.posterior()
+    eps = torch.randn((100, 2), generator=generator(2), dtype=DT)
+    torch.testing.assert_close(
+        gaussian_log_weights(model, m, s, eps), torch.full((100,), model.log_evidence(), dtype=DT)
+    )
+    torch.testing.assert_close(
+        gaussian_iwelbo(model, m, s, 7, 3, generator=generator(3)), torch.full((3,), model.log_evidence(), dtype=DT)
+    )
+
+
+def test_iwelbo_one_sample_is_the_elbo_and_bounds_increase():
+    model = _model()
+    m, s = model.posterior()
+    loc, scale = m + 1.0, s * 0.5
+    l1 = gaussian_iwelbo(model, loc, scale, 1, 20_000, generator=generator(4))
+    # closed-form ELBO = log p(x) - KL(q || posterior)
+    kl = (torch.log(s / scale) + (scale**2 + (loc - m) ** 2) / (2 * s**2) - 0.5).sum()
+    assert abs(float(l1.mean()) - (model.log_evidence() - float(kl))) < Z_TOL * float(l1.std()) / math.sqrt(len(l1))
+    means = [
+        float(gaussian_iwelbo(model, loc, scale, k, 4000, generator=generator(5 + k)).mean()) for k in (1, 10, 100)
+    ]
+    assert means[0] < means[1] < means[2] < model.log_evidence()
+
+
+def test_gradient_terms_are_unbiased_and_have_the_exact_variance():
+    model = _model()
+    m, s = model.posterior()
+    loc, scale = m + torch.tensor([0.4, -0.2], dtype=DT), s * torch.tensor([0.7, 1.4], dtype=DT)
+    eps = torch.randn((40_000, 2), generator=generator(6), dtype=DT)
+    exact_total, exact_path = elbo_gradient_variance(model, loc, scale)
+    # the exact ELBO gradient: ELBO = log p(x) - KL(q || N(m, s^2))
+    grad_loc = -(loc - m) / s**2
+    grad_scale = 1 / scale - scale / s**2
+    reference = torch.cat([grad_loc, grad_scale])
+    for path, exact in ((False, exact_total), (True, exact_path)):
+        terms = elbo_gradient_terms(model, loc, scale, eps, path_derivative=path)
+        mean, se = terms.mean(0), terms.std(0) / math.sqrt(len(terms))
+        assert ((mean - reference).abs() < Z_TOL * se).all()
+        var = terms.var(0)
+        var_se = torch.sqrt(((terms - mean) ** 4).mean(0) - var**2) / math.sqrt(len(terms))
+        assert ((var - exact).abs() < Z_TOL * var_se).all()
+
+
+def test_path_derivative_is_zero_at_the_posterior_and_total_derivative_is_not():
+    model = _model()
+    m, s = model.posterior()
+    eps = torch.randn((1000, 2), generator=generator(7), dtype=DT)
+    path = elbo_gradient_terms(model, m, s, eps, path_derivative=True)
+    total = elbo_gradient_terms(model, m, s, eps)
+    assert path.abs().max() < 1e-12
+    assert total.var(0).min() > 0.1
+    exact_total, exact_path = elbo_gradient_variance(model, m, s)
+    assert (exact_path == 0).all() and (exact_total > 0).all()
+
+
+def test_bad_input_raises():
+    with pytest.raises(ValueError, match="prior_sd"):
+        ConjugateGaussian(torch.zeros(3, 1), prior_sd=-1.0)
+    with pytest.raises(ValueError, match="shape"):
+        ConjugateGaussian(torch.zeros(3))
+    model = _model()
+    with pytest.raises(ValueError, match="scale"):
+        gaussian_iwelbo(model, torch.zeros(2, dtype=DT), -torch.ones(2, dtype=DT), 5, 5)
+    with pytest.raises(ValueError, match="num_samples"):
+        gaussian_iwelbo(model, torch.zeros(2, dtype=DT), torch.ones(2, dtype=DT), 0, 5)
