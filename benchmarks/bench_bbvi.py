@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import timeit
 
+import pyro_normal_gamma
 import torch
+from timing import best_time
 
 import helpers
 from helpers import bbvi
@@ -30,24 +31,7 @@ OMEGA = torch.tensor([1.8, 40.0, 20.0, 9.0], dtype=DT)  # (mu_N, lambda_N, a_N, 
 
 def pyro_svi(x: torch.Tensor, num_samples: int, vectorize: bool):
     """A Pyro SVI object on the same model and guide, initialized at OMEGA."""
-    import pyro
-    import pyro.distributions as dist
-    from pyro.distributions import constraints
-
-    def model():
-        tau = pyro.sample("tau", dist.Gamma(torch.tensor(PRIOR.a0, dtype=DT), torch.tensor(PRIOR.b0, dtype=DT)))
-        mu = pyro.sample("mu", dist.Normal(torch.tensor(PRIOR.mu0, dtype=DT), 1.0 / torch.sqrt(PRIOR.lambda0 * tau)))
-        with pyro.plate("data", x.numel(), dim=-1):
-            pyro.sample("x", dist.Normal(mu, 1.0 / torch.sqrt(tau)), obs=x)
-
-    def guide():
-        mu_n = pyro.param("mu_N", OMEGA[0].clone())
-        lambda_n = pyro.param("lambda_N", OMEGA[1].clone(), constraint=constraints.positive)
-        a_n = pyro.param("a_N", OMEGA[2].clone(), constraint=constraints.positive)
-        b_n = pyro.param("b_N", OMEGA[3].clone(), constraint=constraints.positive)
-        pyro.sample("tau", dist.Gamma(a_n, b_n))
-        pyro.sample("mu", dist.Normal(mu_n, 1.0 / torch.sqrt(lambda_n)))
-
+    pyro, model, guide = pyro_normal_gamma.model_and_guide(x, PRIOR, OMEGA)
     pyro.clear_param_store()
     elbo = pyro.infer.Trace_ELBO(num_particles=num_samples, vectorize_particles=vectorize, max_plate_nesting=1)
     return pyro.infer.SVI(model, guide, pyro.optim.Adam({"lr": 1e-3}), loss=elbo)
@@ -70,13 +54,6 @@ def check_same_elbo(x: torch.Tensor, num_samples: int) -> tuple[float, float, fl
     assert abs(float(p_mean) - float(o_mean)) < z_tol * math.hypot(float(p_se), float(o_se)), (p_mean, o_mean)
     assert abs(float(o_mean) - exact) < z_tol * float(o_se)
     return float(o_mean), float(o_se), float(p_mean), float(p_se)
-
-
-def best_time(function, repeats: int) -> float:
-    """Seconds per call: the minimum over ``repeats`` timings of a loop long enough to last about 0.2 s."""
-    timer = timeit.Timer(function)
-    number, _ = timer.autorange()
-    return min(timer.repeat(repeat=repeats, number=number)) / number
 
 
 def main() -> None:

@@ -19,12 +19,12 @@ from __future__ import annotations
 import argparse
 import math
 import time
-import timeit
 import warnings
 
 import numpy as np
 import torch
 from scipy import stats
+from timing import best_time
 
 import helpers
 
@@ -90,13 +90,6 @@ def check_all_agree(model: helpers.GammaPoisson) -> None:
     loop = torch.from_numpy(score_function_loop(eps.numpy()))
     torch.testing.assert_close(tight, vectorized)
     torch.testing.assert_close(loop, vectorized)
-
-
-def best_time(function, repeats: int) -> float:
-    """Seconds per call: the minimum over ``repeats`` timings of a loop long enough to last about 0.2 s."""
-    timer = timeit.Timer(function)
-    number, _ = timer.autorange()
-    return min(timer.repeat(repeat=repeats, number=number)) / number
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ import torch
 import helpers
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/_shared.py, importable from every test module
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # the Pyro reference model
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pyro_normal_gamma
 import pytest
 import torch
 from _shared import Z_TOL, generator
@@ -196,25 +197,8 @@ def test_hierarchical_blanket_leaves_out_the_likelihood_for_w1():
 
 # ------------------------------------------------------------------------------------------ Pyro cross-check
 def _pyro_model_and_guide(x: torch.Tensor, omega: torch.Tensor, reparameterized: bool):
-    pyro = pytest.importorskip("pyro")
-    import pyro.distributions as dist
-    from pyro.distributions import constraints
-
-    def model():
-        tau = pyro.sample("tau", dist.Gamma(torch.tensor(PRIOR.a0, dtype=DT), torch.tensor(PRIOR.b0, dtype=DT)))
-        mu = pyro.sample("mu", dist.Normal(torch.tensor(PRIOR.mu0, dtype=DT), 1.0 / torch.sqrt(PRIOR.lambda0 * tau)))
-        with pyro.plate("data", x.numel(), dim=-1):
-            pyro.sample("x", dist.Normal(mu, 1.0 / torch.sqrt(tau)), obs=x)
-
-    def guide():
-        mu_n = pyro.param("mu_N", omega[0].clone())
-        lambda_n = pyro.param("lambda_N", omega[1].clone(), constraint=constraints.positive)
-        a_n = pyro.param("a_N", omega[2].clone(), constraint=constraints.positive)
-        b_n = pyro.param("b_N", omega[3].clone(), constraint=constraints.positive)
-        pyro.sample("tau", dist.Gamma(a_n, b_n).has_rsample_(reparameterized))
-        pyro.sample("mu", dist.Normal(mu_n, 1.0 / torch.sqrt(lambda_n)).has_rsample_(reparameterized))
-
-    return pyro, model, guide
+    pytest.importorskip("pyro")
+    return pyro_normal_gamma.model_and_guide(x, PRIOR, omega, reparameterized=reparameterized)
 
 
 def test_pyro_trace_elbo_agrees_with_the_closed_form_and_with_bbvi():
