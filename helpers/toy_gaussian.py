@@ -38,6 +38,8 @@ class ConjugateGaussian:
             raise ValueError("x must be a tensor of shape (N, D) with N >= 1 observations of D coordinates.")
         if not torch.isfinite(x).all():
             raise ValueError("x contains NaN or inf.")
+        if not (isinstance(prior_mean, (int, float)) and math.isfinite(prior_mean)):
+            raise ValueError(f"prior_mean must be a finite number (got {prior_mean!r}).")
         for value, name in ((prior_sd, "prior_sd"), (noise_sd, "noise_sd")):
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a finite standard deviation > 0 (got {value!r}).")
@@ -78,8 +80,13 @@ class ConjugateGaussian:
 
 
 def gaussian_log_weights(model: ConjugateGaussian, loc: Tensor, scale: Tensor, eps: Tensor) -> Tensor:
-    """log w = log p(x, z) - log q(z) at z = loc + scale * eps: eps (..., D) -> (...)."""
+    """log w = log p(x, z) - log q(z) at z = loc + scale * eps: eps (..., D) -> (...).
+
+    The importance weights of the IWELBO (Burda et al. 2016). Chapter: *Importance-weighted bounds*.
+    """
     _check_q(loc, scale, model.dim)
+    if eps.ndim < 1 or eps.shape[-1] != model.dim:
+        raise ValueError(f"eps must have shape (..., {model.dim}) (got {tuple(eps.shape)}).")
     z = loc + scale * eps
     return model.log_joint(z) - _gaussian_log_density(z, loc, scale)
 
