@@ -41,6 +41,7 @@ import torch
 from torch import Tensor
 
 from helpers.models.normal_gamma import LOG_2PI, NormalGamma, _check_data
+from helpers.sampling import sample_gamma
 from helpers.validation import as_tensor, check_count, check_finite, check_positive
 
 #: Column names of :attr:`CAVIFit.trace`.
@@ -177,11 +178,8 @@ class CAVIFit:
 
     def sample(self, num_samples: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
         """Draw (mu, tau) from q, each of shape (S,), independently (q is mean-field)."""
-        from scipy import special
-
         s = check_count(num_samples, "num_samples")
-        uniforms = torch.rand(s, dtype=torch.float64, generator=generator).clamp(1e-300, 1.0 - 1e-16)
-        tau = torch.from_numpy(special.gammaincinv(self.a_N, uniforms.numpy())) / self.b_N
+        tau = sample_gamma(self.a_N, self.b_N, s, generator)
         mu = self.mu_N + torch.randn(s, dtype=torch.float64, generator=generator) / math.sqrt(self.lambda_N)
         return mu, tau
 

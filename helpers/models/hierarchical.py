@@ -19,6 +19,7 @@ from functools import cache
 import torch
 from torch import Tensor
 
+from helpers.sampling import sample_gamma
 from helpers.validation import as_tensor, check_finite, check_positive
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -75,7 +76,6 @@ class HierarchicalModel:
     # -------------------------------------------------------------------------------------- per-draw pieces
     def sample(self, theta: Tensor, num_samples: int, generator: torch.Generator | None = None):
         """Draws of (normals (S, K + 2) = (w_1, w_2, z_1..z_K), v (S,)) from q_theta."""
-        from helpers.bbvi import sample_gamma  # local import: helpers.bbvi imports helpers.models
 
         k = self.num_groups
         loc, scale = theta[: k + 2], theta[k + 2 : 2 * k + 4].exp()

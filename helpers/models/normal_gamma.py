@@ -23,9 +23,9 @@ import numbers
 from dataclasses import dataclass
 
 import torch
-from scipy import special
 from torch import Tensor
 
+from helpers.sampling import sample_gamma
 from helpers.validation import as_tensor, check_count, check_finite, check_positive
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -171,9 +171,7 @@ class NormalGamma:
     def sample(self, num_samples: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
         """Draw (mu, tau), each of shape (S,): tau ~ Gamma(a0, rate b0), then mu | tau ~ N(mu0, 1/(lambda0 tau))."""
         s = check_count(num_samples, "num_samples")
-        # torch's Gamma sampler takes no generator: invert the Gamma CDF at uniforms drawn from ``generator``.
-        uniforms = torch.rand(s, dtype=torch.float64, generator=generator).clamp(1e-300, 1.0 - 1e-16)
-        tau = torch.from_numpy(special.gammaincinv(self.a0, uniforms.numpy())) / self.b0
+        tau = sample_gamma(self.a0, self.b0, s, generator)
         noise = torch.randn(s, dtype=torch.float64, generator=generator)
         mu = self.mu0 + noise / torch.sqrt(self.lambda0 * tau)
         return mu, tau
