@@ -17,14 +17,8 @@ import math
 import torch
 from torch import Tensor
 
+from helpers.vae import HALF_LOG_2PI, normal_log_prob
 from helpers.validation import check_count
-
-HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-
-
-def _gaussian_log_density(z: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
-    """log N(z; loc, diag scale^2) summed over the last axis: (..., D) -> (...)."""
-    return (-0.5 * ((z - loc) / scale).square() - torch.log(scale)).sum(-1) - z.shape[-1] * HALF_LOG_2PI
 
 
 class ConjugateGaussian:
@@ -50,7 +44,7 @@ class ConjugateGaussian:
     def log_joint(self, z: Tensor) -> Tensor:
         """log p(x, z) = log N(z; prior) + sum_n log N(x_n; z, noise_sd^2 I): z (..., D) -> (...)."""
         prior_loc = torch.tensor(self.prior_mean, dtype=z.dtype, device=z.device)
-        prior = _gaussian_log_density(z, prior_loc, torch.tensor(self.prior_sd, dtype=z.dtype, device=z.device))
+        prior = normal_log_prob(z, prior_loc, torch.tensor(self.prior_sd, dtype=z.dtype, device=z.device))
         resid = self.x.to(z.dtype) - z.unsqueeze(-2)  # (..., N, D)
         lik = -0.5 * resid.square().sum((-1, -2)) / self.noise_sd**2
         lik = lik - self.num_points * self.dim * (math.log(self.noise_sd) + HALF_LOG_2PI)
@@ -88,7 +82,7 @@ def gaussian_log_weights(model: ConjugateGaussian, loc: Tensor, scale: Tensor, e
     if eps.ndim < 1 or eps.shape[-1] != model.dim:
         raise ValueError(f"eps must have shape (..., {model.dim}) (got {tuple(eps.shape)}).")
     z = loc + scale * eps
-    return model.log_joint(z) - _gaussian_log_density(z, loc, scale)
+    return model.log_joint(z) - normal_log_prob(z, loc, scale)
 
 
 def gaussian_iwelbo(
@@ -130,9 +124,9 @@ def elbo_gradient_terms(
     scale_s = scale.detach().expand_as(eps).clone().requires_grad_(True)
     z = loc_s + scale_s * eps
     if path_derivative:
-        log_q = _gaussian_log_density(z, loc_s.detach(), scale_s.detach())
+        log_q = normal_log_prob(z, loc_s.detach(), scale_s.detach())
     else:
-        log_q = _gaussian_log_density(z, loc_s, scale_s)
+        log_q = normal_log_prob(z, loc_s, scale_s)
     f = model.log_joint(z) - log_q  # (S,)
     grad_loc, grad_scale = torch.autograd.grad(f.sum(), (loc_s, scale_s))
     return torch.cat([grad_loc, grad_scale], -1)
