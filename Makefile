@@ -12,13 +12,27 @@ MATHJAX_VERSION := 3.2.2
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: help book test lab lint unit notebooks site-check bench lock browser-deps datasets clean
+.PHONY: help book test lab lint unit notebooks test-build site-check bench lock browser-deps datasets clean
+# the targets of `make test` run in the order they are listed, also under `make -j`
+.NOTPARALLEL:
 
 help:
-	@echo "make book   build the site into book/_build/html (BOOK_SCALE=standard)"
-	@echo "make test   ruff, unit tests, every notebook (nbmake), strict book build and browser check (BOOK_SCALE=quick)"
-	@echo "make lab    JupyterLab on book/ with the course environment"
-	@echo "make bench  speed comparisons in benchmarks/"
+	@echo "The two commands:"
+	@echo "  make book          build the site into book/_build/html (BOOK_SCALE=standard)"
+	@echo "  make test          lint, unit, notebooks, test-build and site-check, in that order (BOOK_SCALE=quick)"
+	@echo "The steps of make test, each usable alone:"
+	@echo "  make lint          ruff check and ruff format --check"
+	@echo "  make unit          the unit tests (tests/, without the browser check)"
+	@echo "  make notebooks     every notebook executed top to bottom (nbmake, BOOK_SCALE=quick)"
+	@echo "  make test-build    the strict book build at BOOK_SCALE=quick (every notebook executed again)"
+	@echo "  make site-check    the browser check of every page of book/_build/html in headless Chromium"
+	@echo "Other targets:"
+	@echo "  make lab           JupyterLab on book/ with the course environment"
+	@echo "  make bench         the speed comparisons in benchmarks/, written to benchmarks/RESULTS.md"
+	@echo "  make lock          rewrite constraints.txt after a pin in pyproject.toml changes"
+	@echo "  make datasets      install Debian's Fashion-MNIST when apt-get is available"
+	@echo "  make browser-deps  install Chromium and its driver for the browser check"
+	@echo "  make clean         remove the built site and the caches (the next build executes every notebook)"
 
 # ---------------------------------------------------------------------------------------------- set-up
 $(STAMP): pyproject.toml constraints.txt
@@ -98,17 +112,14 @@ notebooks: $(STAMP) datasets
 site-check: $(STAMP) browser-deps
 	$(BIN)/pytest -m site tests
 
-test: $(STAMP) $(MATHJAX_STAMP) browser-deps datasets
-	$(MAKE) lint
-	BOOK_SCALE=quick $(BIN)/pytest -m "not site" tests book --nbmake --nbmake-timeout=900 --ignore=book/_build
+test-build: $(STAMP) $(MATHJAX_STAMP) datasets
 	rm -rf book/_build/.build-key  # the test build always executes every notebook
 	$(call build_book,quick)
-	$(BIN)/pytest -m site tests
+
+test: lint unit notebooks test-build site-check
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_estimators.py
-	$(BIN)/python benchmarks/bench_iwae.py --ablation
-	$(BIN)/python benchmarks/bench_bbvi.py
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf book/_build .pytest_cache .ruff_cache

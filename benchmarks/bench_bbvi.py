@@ -3,7 +3,7 @@
 Both run the Normal-Gamma model of the chapter *Black-box VI* (N data points) with the mean-field guide
 q(mu) q(tau) = N(mu_N, 1/lambda_N) Gamma(a_N, rate b_N), at S draws per iteration:
 
-* ``helpers.bbvi``: one score-function gradient with the leave-one-out control variate and one parameter update;
+* ``helpers.vi.bbvi``: one score-function gradient with the leave-one-out control variate and one parameter update;
 * Pyro ``SVI.step`` with ``Trace_ELBO(num_particles=S, vectorize_particles=True)`` (reparameterization gradients,
   Pyro's default for this guide) and an Adam update; optionally also the default, non-vectorized particle loop.
 
@@ -21,11 +21,10 @@ import pyro_normal_gamma
 import torch
 from timing import best_time
 
-import helpers
-from helpers import bbvi
+from helpers import common, models, vi
 
 DT = torch.float64
-PRIOR = helpers.NormalGamma(mu0=1.0, lambda0=0.1, a0=1.0, b0=2.0)
+PRIOR = models.NormalGamma(mu0=1.0, lambda0=0.1, a0=1.0, b0=2.0)
 OMEGA = torch.tensor([1.8, 40.0, 20.0, 9.0], dtype=DT)  # (mu_N, lambda_N, a_N, b_N)
 
 
@@ -45,11 +44,11 @@ def check_same_elbo(x: torch.Tensor, num_samples: int) -> tuple[float, float, fl
     pyro.clear_param_store()
     svi = pyro_svi(x, num_samples, vectorize=True)
     pyro_values = torch.tensor([-svi.evaluate_loss() for _ in range(40)], dtype=DT)
-    p_mean, p_se = helpers.mean_and_se(pyro_values)
-    data, theta, g = bbvi.NormalGammaData.from_x(x), bbvi.to_unconstrained(OMEGA), torch.Generator().manual_seed(0)
-    _, w = bbvi.normal_gamma_gradient(data, PRIOR, theta, 40 * num_samples, generator=g)
-    o_mean, o_se = helpers.mean_and_se(w)
-    exact = float(helpers.normal_gamma_elbo(x, PRIOR, *OMEGA))
+    p_mean, p_se = common.mean_and_se(pyro_values)
+    data, theta, g = vi.NormalGammaData.from_x(x), vi.to_unconstrained(OMEGA), torch.Generator().manual_seed(0)
+    _, w = vi.normal_gamma_gradient(data, PRIOR, theta, 40 * num_samples, generator=g)
+    o_mean, o_se = common.mean_and_se(w)
+    exact = float(vi.normal_gamma_elbo(x, PRIOR, *OMEGA))
     z_tol = 4.5
     assert abs(float(p_mean) - float(o_mean)) < z_tol * math.hypot(float(p_se), float(o_se)), (p_mean, o_mean)
     assert abs(float(o_mean) - exact) < z_tol * float(o_se)
@@ -68,18 +67,18 @@ def main() -> None:
     ours, ours_se, theirs, theirs_se = check_same_elbo(x, args.num_samples)
     print(f"ELBO at the same q: helpers {ours:.3f} ± {ours_se:.3f}, Pyro Trace_ELBO {theirs:.3f} ± {theirs_se:.3f}")
 
-    data, g = bbvi.NormalGammaData.from_x(x), torch.Generator().manual_seed(1)
-    theta = [bbvi.to_unconstrained(OMEGA)]
+    data, g = vi.NormalGammaData.from_x(x), torch.Generator().manual_seed(1)
+    theta = [vi.to_unconstrained(OMEGA)]
     grad_sq = [torch.zeros(4, dtype=DT)]
     t = [0]
 
     def helpers_step() -> None:  # one iteration of bbvi(): gradient, AdaGrad accumulator, Robbins-Monro step
-        grad, _ = bbvi.normal_gamma_gradient(data, PRIOR, theta[0], args.num_samples, generator=g)
+        grad, _ = vi.normal_gamma_gradient(data, PRIOR, theta[0], args.num_samples, generator=g)
         t[0] += 1
         grad_sq[0] = grad_sq[0] + grad * grad
-        theta[0] = theta[0] + bbvi.step_sizes(grad_sq[0], t[0], 1e-3, 0.6) * grad
+        theta[0] = theta[0] + vi.step_sizes(grad_sq[0], t[0], 1e-3, 0.6) * grad
 
-    rows = {"helpers.bbvi (score function + leave-one-out CV)": helpers_step}
+    rows = {"helpers.vi.bbvi (score function + leave-one-out CV)": helpers_step}
     svi_vec = pyro_svi(x, args.num_samples, vectorize=True)
     rows["Pyro SVI, Trace_ELBO, vectorized particles"] = svi_vec.step
     if not args.skip_loop:
@@ -93,7 +92,7 @@ def main() -> None:
             pyro.clear_param_store()  # each SVI object re-creates its params from OMEGA on first use
         times[name] = best_time(function, args.repeats)
 
-    base = times["helpers.bbvi (score function + leave-one-out CV)"]
+    base = times["helpers.vi.bbvi (score function + leave-one-out CV)"]
     print(
         f"One iteration, S = {args.num_samples} draws, N = {args.num_data} data; torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads"

@@ -2,7 +2,7 @@
 
 Compares, for one estimate from M draws at the chapter's parameters:
 
-* the helpers' vectorized estimators (``helpers.score_function_gradient`` and friends);
+* the helpers' vectorized estimators (``estimators.score_function_gradient`` and friends);
 * a tight hand-written tensor expression for the same score-function estimate (the floor for torch on this CPU);
 * a per-sample Python loop written like the original exercise solution (numpy draws, scipy.stats log-densities,
   one sample at a time).
@@ -26,9 +26,9 @@ import torch
 from scipy import stats
 from timing import best_time
 
-import helpers
+from helpers import estimators, models
 
-X = np.array(helpers.EXERCISE_DATA, dtype=float)
+X = np.array(models.EXERCISE_DATA, dtype=float)
 LOC = torch.tensor([5.0, 1.0], dtype=torch.float64)
 SCALE = torch.tensor([0.5, 0.2], dtype=torch.float64)
 
@@ -80,10 +80,10 @@ def score_function_tight(num_samples: int, generator: torch.Generator) -> torch.
     return torch.cat([(eps / SCALE * weight[:, None]).mean(0), ((eps**2 - 1) / SCALE * weight[:, None]).mean(0)])
 
 
-def check_all_agree(model: helpers.GammaPoisson) -> None:
+def check_all_agree(model: models.GammaPoisson) -> None:
     """The three implementations compute the same estimate from the same draws (else timing them means nothing)."""
     vectorized = torch.cat(
-        helpers.score_function_gradient(model, LOC, SCALE, 300, generator=torch.Generator().manual_seed(5))
+        estimators.score_function_gradient(model, LOC, SCALE, 300, generator=torch.Generator().manual_seed(5))
     )
     tight = score_function_tight(300, torch.Generator().manual_seed(5))
     eps = torch.randn((300, 2), generator=torch.Generator().manual_seed(5), dtype=torch.float64)
@@ -99,17 +99,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     m = args.num_samples
-    model = helpers.GammaPoisson()
+    model = models.GammaPoisson()
     g = torch.Generator().manual_seed(0)
-    warnings.simplefilter("ignore", helpers.SupportWarning)  # a rare draw below zero changes no timing
+    warnings.simplefilter("ignore", estimators.SupportWarning)  # a rare draw below zero changes no timing
 
     rows = {
-        "helpers.elbo_estimate": lambda: helpers.elbo_estimate(model, LOC, SCALE, m, generator=g),
-        "helpers.score_function_gradient": lambda: helpers.score_function_gradient(model, LOC, SCALE, m, generator=g),
-        "  ... control_variate='leave-one-out'": lambda: helpers.score_function_gradient(
-            model, LOC, SCALE, m, control_variate="leave-one-out", generator=g
+        "estimators.elbo_estimate": lambda: estimators.elbo_estimate(model, LOC, SCALE, m, generator=g),
+        "estimators.score_function_gradient": lambda: estimators.score_function_gradient(
+            model, LOC, SCALE, m, generator=g
         ),
-        "helpers.reparameterization_gradient": lambda: helpers.reparameterization_gradient(
+        "  ... baseline='leave-one-out'": lambda: estimators.score_function_gradient(
+            model, LOC, SCALE, m, baseline="leave-one-out", generator=g
+        ),
+        "estimators.reparameterization_gradient": lambda: estimators.reparameterization_gradient(
             model, LOC, SCALE, m, generator=g
         ),
         "tight tensor expression (score function)": lambda: score_function_tight(m, g),
@@ -128,7 +130,7 @@ def main() -> None:
     tight = times["tight tensor expression (score function)"]
     for name, seconds in times.items():
         print(f"{name:<48}{1e3 * seconds:>16.3f}{loop_time / seconds:>11.0f}x{seconds / tight:>9.2f}x")
-    speedup = loop_time / times["helpers.score_function_gradient"]
+    speedup = loop_time / times["estimators.score_function_gradient"]
     assert speedup > 10, f"the vectorized estimator is only {speedup:.1f}x faster than a per-sample loop"
 
 

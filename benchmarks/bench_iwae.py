@@ -5,7 +5,7 @@ The straightforward implementation (below, :class:`StraightforwardIWAE` and :fun
 a typical solution writes: a decoder ending in a sigmoid and ``F.binary_cross_entropy`` on the probabilities,
 x, mu and sigma repeated K times with ``.repeat``, log N(z; 0, I) and log N(z; mu, sigma) written out with
 (z - mu) / sigma, ``torch.logsumexp`` over the K weights, and the default ``torch.optim.Adam``. The helpers' step is
-``-helpers.iwelbo(model, x, 50).mean()`` with the fused Adam that ``helpers.train`` uses.
+``-deep.iwelbo(model, x, 50).mean()`` with the fused Adam that ``deep.train`` uses.
 
 Usage: ``python benchmarks/bench_iwae.py [--steps N] [--rounds R] [--threads T] [--min-ratio 1.5]``;
 ``--check-only`` runs only the agreement check (tests/test_benchmarks.py), ``--ablation`` also times, in one
@@ -37,13 +37,14 @@ import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: import this checkout's helpers
-import helpers  # noqa: E402
+import helpers  # noqa: E402, F401 - imported first: the course package from this checkout
+from helpers import common, deep  # noqa: E402
 
 K, BATCH, INPUT, HIDDEN, LATENT = 50, 20, 784, (200, 200), 50
 
 
 class StraightforwardIWAE(nn.Module):
-    """The course solution's network: same layers (and parameter names) as helpers.VAE, a sigmoid at the end."""
+    """The course solution's network: same layers (and parameter names) as deep.VAE, a sigmoid at the end."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -73,14 +74,14 @@ def straightforward_iwelbo(model: StraightforwardIWAE, x: torch.Tensor, generato
     return torch.logsumexp(log_w, 0) - math.log(K)
 
 
-def helpers_iwelbo(model: helpers.VAE, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    return helpers.iwelbo(model, x, K, generator=generator)
+def helpers_iwelbo(model: deep.VAE, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    return deep.iwelbo(model, x, K, generator=generator)
 
 
 def make(implementation: str, seed: int = 0):
     """(model, objective, optimizer) for one implementation, with the same initial weights for both."""
     torch.manual_seed(seed)
-    reference = helpers.VAE(INPUT, HIDDEN, LATENT, likelihood="bernoulli", activation="tanh")
+    reference = deep.VAE(INPUT, HIDDEN, LATENT, likelihood="bernoulli", activation="tanh")
     if implementation == "helpers":
         return reference, helpers_iwelbo, torch.optim.Adam(reference.parameters(), lr=1e-3, fused=True)
     model = StraightforwardIWAE()
@@ -89,7 +90,7 @@ def make(implementation: str, seed: int = 0):
 
 
 def images(num: int = 2000) -> torch.Tensor:
-    x, _ = helpers.load_images("fashion-mnist" if "fashion-mnist" in helpers.available_datasets() else "digits")
+    x, _ = deep.load_images("fashion-mnist" if "fashion-mnist" in deep.available_datasets() else "digits")
     if x.shape[1] != INPUT:  # only the 8x8 digits: tile them to 784 pixels (the timing needs the shape only)
         x = x.repeat(1, math.ceil(INPUT / x.shape[1]))[:, :INPUT]
     return x[:num]
@@ -162,7 +163,7 @@ class Worker:
 
 def ablation(steps: int, threads: int) -> None:
     """In one process, interleaved: what each change from the straightforward step buys (forward + backward)."""
-    from helpers.vae import HALF_LOG_2PI
+    from helpers.common.densities import HALF_LOG_2PI
 
     torch.set_num_threads(threads)
     x = torch.bernoulli(images(BATCH), generator=torch.Generator().manual_seed(1))
@@ -176,7 +177,7 @@ def ablation(steps: int, threads: int) -> None:
         z = mu + sigma * eps  # broadcast, no .repeat
         log_px = bernoulli(x, model.decode(z))
         log_qz = -0.5 * eps.square().sum(-1) - torch.log(sigma).sum(-1) - LATENT * HALF_LOG_2PI
-        log_w = log_px + helpers.standard_normal_log_prob(z) - log_qz
+        log_w = log_px + common.standard_normal_log_prob(z) - log_qz
         return torch.logsumexp(log_w, 0) - math.log(K)
 
     variants = {
@@ -189,8 +190,8 @@ def ablation(steps: int, threads: int) -> None:
         "  ... x.l - F.softplus(l) (autograd)": lambda: logits_version(
             lambda x, l: (l * x).sum(-1) - F.softplus(l).sum(-1)
         ),
-        "  ... helpers.bernoulli_log_prob (hand-written backward)": lambda: logits_version(helpers.bernoulli_log_prob),
-        "helpers.iwelbo (fused, blocked last layer)": lambda: helpers.iwelbo(model, x, K, generator=generator),
+        "  ... common.bernoulli_log_prob (hand-written backward)": lambda: logits_version(common.bernoulli_log_prob),
+        "deep.iwelbo (fused, blocked last layer)": lambda: deep.iwelbo(model, x, K, generator=generator),
     }
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(steps):

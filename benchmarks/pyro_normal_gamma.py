@@ -1,6 +1,6 @@
 """The Normal–Gamma model and mean-field guide of the chapter *Black-box VI*, written in Pyro.
 
-An independent implementation that ``benchmarks/bench_bbvi.py`` times against ``helpers.bbvi`` and that
+An independent implementation that ``benchmarks/bench_bbvi.py`` times against ``helpers.vi.bbvi`` and that
 ``tests/test_bbvi.py`` cross-checks the BBVI ELBO and gradients against. Pyro is a test-only dependency: the
 chapters and ``helpers`` never import it.
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import torch
 
-import helpers
+from helpers import models
 
 
-def model_and_guide(x: torch.Tensor, prior: helpers.NormalGamma, omega: torch.Tensor, reparameterized: bool = True):
+def model_and_guide(x: torch.Tensor, prior: models.NormalGamma, omega: torch.Tensor, reparameterized: bool = True):
     """(pyro, model, guide) for data ``x`` (N,) and initial q parameters ``omega`` = (mu_N, lambda_N, a_N, b_N).
 
     ``reparameterized=False`` marks the guide's draws as not reparameterizable, so that Pyro's TraceGraph_ELBO uses

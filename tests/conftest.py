@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 
-import helpers
+from helpers import models
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/_shared.py, importable from every test module
 sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # the Pyro reference model
 
 
 @pytest.fixture
-def model() -> helpers.GammaPoisson:
-    return helpers.GammaPoisson()
+def model() -> models.GammaPoisson:
+    return models.GammaPoisson()
 
 
 @pytest.fixture

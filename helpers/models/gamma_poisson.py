@@ -22,9 +22,9 @@ import torch
 from scipy import special
 from torch import Tensor
 
-from helpers.families import get_family
-from helpers.quadrature import checked_quad, normal_positive_moments
-from helpers.validation import as_tensor, check_finite, check_positive, check_variational_params
+from helpers.common.families import get_family
+from helpers.common.quadrature import checked_quad, normal_positive_moments
+from helpers.common.validation import as_tensor, check_finite, check_positive, check_variational_params
 
 #: The course exercise's observations.
 EXERCISE_DATA: tuple[int, ...] = (3, 4, 3, 9, 10, 3, 2, 3, 3, 2)
@@ -198,7 +198,7 @@ class GammaPoisson:
         ``family="normal"``: q puts probability ``prob_outside_support`` on u <= 0 or v <= 0, where
         log p = -inf, so the ELBO itself is -inf for every Gaussian q. What this returns is the
         **ELBO restricted to the support**, L+ = int_{u,v>0} q (log p - log q) du dv, computed from closed-form
-        truncated moments and one quadrature per latent (:func:`helpers.quadrature.normal_positive_moments`).
+        truncated moments and one quadrature per latent (:func:`helpers.common.quadrature.normal_positive_moments`).
         A Monte Carlo estimate with no draw outside the support estimates L+/P(support); the two differ by
         about |L+| * prob_outside_support (2.9e-7 relative at the chapter's parameters).
         """

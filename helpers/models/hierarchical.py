@@ -19,8 +19,8 @@ from functools import cache
 import torch
 from torch import Tensor
 
-from helpers.sampling import sample_gamma
-from helpers.validation import as_tensor, check_finite, check_positive
+from helpers.common.sampling import sample_gamma
+from helpers.common.validation import as_tensor, check_finite, check_positive
 
 LOG_2PI = math.log(2.0 * math.pi)
 

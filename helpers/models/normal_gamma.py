@@ -19,29 +19,22 @@ Everything here is computed in float64. Tensors of draws have shape (S,) (S samp
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from helpers.sampling import sample_gamma
-from helpers.validation import as_tensor, check_count, check_finite, check_positive
+from helpers.common.densities import LOG_2PI, gamma_log_prob
+from helpers.common.sampling import sample_gamma
+from helpers.common.validation import as_tensor, check_count, check_finite, check_positive, check_real
 
-LOG_2PI = math.log(2.0 * math.pi)
 
-
-def _check_data(x: object) -> Tensor:
+def check_data(x: object) -> Tensor:
+    """x as a float64 tensor (N,), raising ValueError unless it is a non-empty finite 1-D sequence."""
     data = as_tensor(x, "x", dtype=torch.float64)
     if data.ndim != 1 or data.numel() == 0:
         raise ValueError(f"x must be a non-empty 1-D sequence of observations (got shape {tuple(data.shape)}).")
     return check_finite(data, "x")
-
-
-def _check_real(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
-        raise ValueError(f"{name} must be a finite real number (got {value!r}).")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -66,9 +59,9 @@ class NormalGamma:
     b0: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "mu0", _check_real(self.mu0, "mu0"))
+        object.__setattr__(self, "mu0", check_real(self.mu0, "mu0"))
         for name in ("lambda0", "a0", "b0"):
-            value = _check_real(getattr(self, name), name)
+            value = check_real(getattr(self, name), name)
             hint = {
                 "lambda0": "lambda0 scales the precision of mu; pass a value > 0",
                 "a0": "a0 is the Gamma shape of tau; pass a value > 0",
@@ -80,7 +73,7 @@ class NormalGamma:
     # ------------------------------------------------------------------------------------------ conjugacy
     def posterior(self, x: object) -> NormalGamma:
         """The exact posterior p(mu, tau | x), a NormalGamma (update equations in the module docstring)."""
-        data = _check_data(x)
+        data = check_data(x)
         n = data.numel()
         xbar = float(data.mean())
         sum_sq = float(((data - xbar) ** 2).sum())
@@ -94,7 +87,7 @@ class NormalGamma:
 
     def log_evidence(self, x: object) -> float:
         """Exact log p(x) = log of the integral of p(x | mu, tau) p(mu, tau) (module docstring)."""
-        data = _check_data(x)
+        data = check_data(x)
         post = self.posterior(data)
         n = data.numel()
         return (
@@ -118,12 +111,7 @@ class NormalGamma:
             0.5 * (math.log(self.lambda0) + torch.log(safe_tau) - LOG_2PI)
             - 0.5 * self.lambda0 * safe_tau * (mu_t - self.mu0) ** 2
         )
-        log_gamma = (
-            self.a0 * math.log(self.b0)
-            - math.lgamma(self.a0)
-            + (self.a0 - 1.0) * torch.log(safe_tau)
-            - self.b0 * safe_tau
-        )
+        log_gamma = gamma_log_prob(safe_tau, self.a0, self.b0)
         return torch.where(positive, log_normal + log_gamma, torch.full_like(log_normal, -math.inf))
 
     def log_likelihood(self, x: object, mu: object, tau: object) -> Tensor:
@@ -131,7 +119,7 @@ class NormalGamma:
 
         Uses sum_n (x_n - mu)^2 = sum_n (x_n - xbar)^2 + N (xbar - mu)^2, so the cost does not grow with S * N.
         """
-        data = _check_data(x)
+        data = check_data(x)
         mu_t = as_tensor(mu, "mu", dtype=torch.float64)
         tau_t = as_tensor(tau, "tau", dtype=torch.float64)
         n = data.numel()

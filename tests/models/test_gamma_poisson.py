@@ -10,7 +10,7 @@ import torch
 from scipy import integrate, stats
 from torch.distributions import Gamma, Poisson
 
-import helpers
+from helpers import common, models
 
 DT = torch.float64
 
@@ -24,7 +24,7 @@ def _log_joint_torch_distributions(model, z):
 
 
 def test_defaults_are_the_exercise():
-    model = helpers.GammaPoisson()
+    model = models.GammaPoisson()
     assert model.x.tolist() == [3, 4, 3, 9, 10, 3, 2, 3, 3, 2]
     assert (model.u_shape, model.u_rate, model.v_shape, model.v_rate) == (5.0, 1.0, 4.0, 4.0)
     assert model.sum_x == 42 and model.num_data == 10
@@ -79,7 +79,7 @@ def test_log_evidence_matches_two_dimensional_quadrature(model):
 
 def _elbo_dblquad(model, loc, scale, family="normal"):
     """Independent 2-D quadrature of q (log p - log q) over the positive quadrant."""
-    q = helpers.get_family(family)
+    q = common.get_family(family)
     lo_t, sc_t = torch.as_tensor(loc, dtype=DT), torch.as_tensor(scale, dtype=DT)
 
     def integrand(v, u):
@@ -159,17 +159,17 @@ def test_prob_outside_support_matches_scipy(model):
 )
 def test_bad_model_arguments_raise_naming_the_argument(kwargs, word):
     with pytest.raises(ValueError, match=word):
-        helpers.GammaPoisson(**kwargs)
+        models.GammaPoisson(**kwargs)
 
 
 def test_other_data_changes_the_sufficient_statistics():
-    model = helpers.GammaPoisson(x=np.array([0, 1, 2]))
+    model = models.GammaPoisson(x=np.array([0, 1, 2]))
     assert model.sum_x == 3 and model.num_data == 3
     assert model.log_factorials == pytest.approx(math.log(2.0))
 
 
 def test_an_inaccurate_quadrature_raises_instead_of_returning_a_wrong_reference():
-    from helpers.quadrature import checked_quad
+    from helpers.common.quadrature import checked_quad
 
     assert checked_quad(math.exp, 0.0, 1.0, abs_tol=1e-12) == pytest.approx(math.e - 1, rel=1e-14)
     with pytest.raises(RuntimeError, match="quadrature"):

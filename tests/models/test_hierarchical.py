@@ -7,18 +7,18 @@ import torch
 from _shared import Z_TOL, generator
 from torch.distributions import Gamma, Normal
 
-import helpers
+from helpers import common, models
 
 DT = torch.float64
 
 
-def _model_and_theta(k: int = 4, n: int = 5, seed: int = 0) -> tuple[helpers.HierarchicalModel, torch.Tensor]:
-    model = helpers.HierarchicalModel.simulate(k, n, generator(seed))
+def _model_and_theta(k: int = 4, n: int = 5, seed: int = 0) -> tuple[models.HierarchicalModel, torch.Tensor]:
+    model = models.HierarchicalModel.simulate(k, n, generator(seed))
     theta = model.init() + 0.4 * torch.randn(model.num_params, dtype=DT, generator=generator(seed + 1))
     return model, theta
 
 
-def _log_joint(model: helpers.HierarchicalModel, normals: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+def _log_joint(model: models.HierarchicalModel, normals: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """log p(w_1, w_2, z, v, y) written with torch.distributions from the model's definition, (S,)."""
     w1, w2, z = normals[:, 0], normals[:, 1], normals[:, 2:]
     out = Normal(0.0, 1.0).log_prob(w1) + Normal(0.0, 1.0).log_prob(w2)
@@ -28,7 +28,7 @@ def _log_joint(model: helpers.HierarchicalModel, normals: torch.Tensor, v: torch
     return out + Normal(loc, v.rsqrt()[:, None, None]).log_prob(model.y).sum((-1, -2))
 
 
-def _log_q(model: helpers.HierarchicalModel, theta: torch.Tensor, normals: torch.Tensor, v: torch.Tensor):
+def _log_q(model: models.HierarchicalModel, theta: torch.Tensor, normals: torch.Tensor, v: torch.Tensor):
     k = model.num_groups
     normal = Normal(theta[: k + 2], theta[k + 2 : 2 * k + 4].exp()).log_prob(normals).sum(-1)
     return normal + Gamma(theta[-2].exp(), theta[-1].exp()).log_prob(v)
@@ -70,15 +70,15 @@ def test_blanket_is_exactly_the_factors_that_depend_on_each_group():
 def test_exact_elbo_matches_monte_carlo():
     model, theta = _model_and_theta()
     normals, v = model.sample(theta, 50_000, generator(5))
-    mean, se = helpers.mean_and_se(_log_joint(model, normals, v) - _log_q(model, theta, normals, v))
+    mean, se = common.mean_and_se(_log_joint(model, normals, v) - _log_q(model, theta, normals, v))
     assert abs(float(mean - model.exact_elbo(theta))) < Z_TOL * float(se)
 
 
 def test_bad_input_raises_a_value_error_naming_the_argument():
     y = torch.zeros((2, 3), dtype=DT)
     with pytest.raises(ValueError, match="shape"):
-        helpers.HierarchicalModel(y=y, t=torch.zeros((2, 4), dtype=DT))
+        models.HierarchicalModel(y=y, t=torch.zeros((2, 4), dtype=DT))
     with pytest.raises(ValueError, match="b_v"):
-        helpers.HierarchicalModel(y=y, t=y, b_v=-1.0)
+        models.HierarchicalModel(y=y, t=y, b_v=-1.0)
     with pytest.raises(ValueError, match="y"):
-        helpers.HierarchicalModel(y=torch.full((2, 3), float("nan"), dtype=DT), t=y)
+        models.HierarchicalModel(y=torch.full((2, 3), float("nan"), dtype=DT), t=y)

@@ -11,10 +11,10 @@ from _shared import Z_TOL, generator
 from scipy import integrate
 from torch.distributions import Gamma, Normal
 
-import helpers
+from helpers import models
 
 DT = torch.float64
-PRIOR = helpers.NormalGamma(mu0=1.0, lambda0=0.1, a0=1.0, b0=2.0)  # the course assignment's prior
+PRIOR = models.NormalGamma(mu0=1.0, lambda0=0.1, a0=1.0, b0=2.0)  # the course assignment's prior
 
 
 def _data(n: int, seed: int = 0) -> torch.Tensor:
@@ -108,7 +108,7 @@ def test_posterior_of_two_batches_is_the_posterior_of_both():
 
 
 def test_moments_match_samples_within_standard_errors():
-    dist = helpers.NormalGamma(mu0=-0.5, lambda0=2.0, a0=6.0, b0=3.0)
+    dist = models.NormalGamma(mu0=-0.5, lambda0=2.0, a0=6.0, b0=3.0)
     mu, tau = dist.sample(200_000, generator=generator(3))
     for draws, mean, var in ((mu, dist.mean_mu, dist.var_mu), (tau, dist.mean_tau, dist.var_tau)):
         se = math.sqrt(var / draws.numel())
@@ -143,7 +143,7 @@ def test_var_mu_is_infinite_when_a0_at_most_one():
 def test_bad_parameters_raise_naming_the_argument(kwargs, match):
     params = {"mu0": 1.0, "lambda0": 0.1, "a0": 1.0, "b0": 2.0, **kwargs}
     with pytest.raises(ValueError, match=match):
-        helpers.NormalGamma(**params)
+        models.NormalGamma(**params)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,68 @@
+"""Run every speed comparison in this folder and write benchmarks/RESULTS.md (``make bench``).
+
+Each benchmark runs in its own process, checks first that the implementations it compares agree, then times them
+side by side in the same run. Their printed tables are collected, with the machine they ran on, into RESULTS.md:
+measurements live there, not in code comments or the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = [
+    ("Gradient estimators (Gamma–Poisson model)", ["bench_estimators.py"]),
+    ("One IWAE training step (Burda et al.'s network)", ["bench_iwae.py", "--ablation"]),
+    ("One BBVI iteration against Pyro (Normal–Gamma model)", ["bench_bbvi.py"]),
+]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), {'CUDA' if torch.cuda.is_available() else 'no GPU'}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args()
+    sections = []
+    for title, command in BENCHMARKS:
+        print(f"== {title}: {' '.join(command)}", flush=True)
+        result = subprocess.run([sys.executable, str(HERE / command[0]), *command[1:]], capture_output=True, text=True)
+        print(result.stdout, end="")
+        if result.returncode != 0:
+            print(result.stderr, file=sys.stderr)
+            raise SystemExit(f"{command[0]} failed (exit {result.returncode}); RESULTS.md was not written")
+        sections.append(f"## {title}\n\n`python benchmarks/{' '.join(command)}`\n\n```\n{result.stdout.strip()}\n```\n")
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    header = (
+        "# Benchmark results\n\n"
+        f"Written by `make bench` (benchmarks/run_all.py) on {when}, on {machine()}. Each table compares "
+        "implementations side by side in one run, after checking that they agree. On a shared machine the numbers "
+        "vary by about 30% from run to run; the ratios within a table vary less.\n"
+    )
+    args.output.write_text(header + "\n" + "\n".join(sections))
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""What every part of the course builds on; depends on nothing else in ``helpers``.
+
+config (setup, device, the scale presets), validation (the only home of argument checks), stats (uncertainty of
+Monte Carlo numbers), densities (log 2 pi and the Normal, Gamma, Bernoulli log-densities), sampling (Gamma draws
+from a generator), families (mean-field reparameterized families), quadrature (deterministic references) and
+plotting (the course style).
+"""
+
+from helpers.common.config import SCALE_NAMES, Scale, Setup, get_device, get_scale, register_scales, setup
+from helpers.common.densities import (
+    HALF_LOG_2PI,
+    LOG_2PI,
+    bernoulli_log_prob,
+    gamma_log_prob,
+    normal_log_prob,
+    normal_log_prob_from_noise,
+    normal_log_prob_log_var,
+    standard_normal_log_prob,
+)
+from helpers.common.families import FAMILIES, LogNormal, Normal, get_family
+from helpers.common.quadrature import checked_quad, normal_positive_log_moment, normal_positive_moments
+from helpers.common.sampling import sample_gamma
+from helpers.common.stats import (
+    Z_95,
+    interval_table,
+    mean_and_se,
+    paired_ratio_and_se,
+    ratio_and_se,
+    total_variance_and_se,
+    total_variance_from_pairs,
+    total_variance_terms,
+    variance_and_se,
+    z_scores,
+)
+
+__all__ = [
+    "FAMILIES",
+    "HALF_LOG_2PI",
+    "LOG_2PI",
+    "SCALE_NAMES",
+    "Z_95",
+    "LogNormal",
+    "Normal",
+    "Scale",
+    "Setup",
+    "bernoulli_log_prob",
+    "checked_quad",
+    "gamma_log_prob",
+    "get_device",
+    "get_family",
+    "get_scale",
+    "interval_table",
+    "mean_and_se",
+    "normal_log_prob",
+    "normal_log_prob_from_noise",
+    "normal_log_prob_log_var",
+    "normal_positive_log_moment",
+    "normal_positive_moments",
+    "paired_ratio_and_se",
+    "ratio_and_se",
+    "register_scales",
+    "sample_gamma",
+    "setup",
+    "standard_normal_log_prob",
+    "total_variance_and_se",
+    "total_variance_from_pairs",
+    "total_variance_terms",
+    "variance_and_se",
+    "z_scores",
+]

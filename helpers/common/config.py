@@ -1,0 +1,140 @@
+"""Scale presets, device choice and the one set-up call every notebook makes.
+
+Importing this module changes no global state. :func:`setup` is the only function that does, and every
+notebook calls it once, in its imports-and-seed cell::
+
+    cfg = helpers.setup(seed=0)
+    cfg.scale.deep.epochs, cfg.device, cfg.generator
+
+The scale is read from the environment variable ``BOOK_SCALE`` (``quick`` | ``standard`` | ``full``):
+``make test`` runs the notebooks at ``quick``, ``make book`` at ``standard``, and ``full`` reproduces
+paper-scale experiments (a GPU is advised for the deep-model chapters).
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+ENV_VAR = "BOOK_SCALE"
+DEFAULT_SCALE = "standard"
+#: The presets, from smallest to largest: ``quick`` for ``make test``, ``standard`` for the website, ``full`` for
+#: paper-scale runs.
+SCALE_NAMES = ("quick", "standard", "full")
+
+# part name -> {scale name -> that part's frozen dataclass of sizes}; filled by each part's __init__ through
+# register_scales (common/ cannot import the parts: they depend on it, not the other way round)
+_PART_PRESETS: dict[str, dict[str, object]] = {}
+
+
+def register_scales(part: str, presets: Mapping[str, object]) -> None:
+    """Make ``presets`` (one object per scale name) readable as ``cfg.scale.<part>``; each part calls this once.
+
+    A chapter's sizes live beside its code, in ``helpers/<part>/scales.py``, so adding a chapter never edits a
+    file shared by every chapter. Registering the same part again replaces its presets (module reloads).
+
+    Raises:
+        ValueError: if ``presets`` does not have exactly the scale names :data:`SCALE_NAMES`, or ``part`` is not an
+            identifier.
+    """
+    if not (isinstance(part, str) and part.isidentifier() and part != "name"):
+        raise ValueError(f"part must be a Python identifier other than 'name' (got {part!r}).")
+    if set(presets) != set(SCALE_NAMES):
+        raise ValueError(f"presets for part {part!r} must have the keys {SCALE_NAMES} (got {sorted(presets)}).")
+    _PART_PRESETS[part] = {name: presets[name] for name in SCALE_NAMES}
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Sizes that change with the scale preset; chapters read them instead of hard-coding numbers.
+
+    ``scale.name`` is ``"quick"``, ``"standard"`` or ``"full"``; each part of the book has its own sizes, read as
+    ``scale.<part>.<field>``, e.g. ``cfg.scale.deep.epochs`` (defined in ``helpers/deep/scales.py``).
+    """
+
+    name: str
+    parts: Mapping[str, object] = field(default_factory=dict, repr=False)
+
+    def __getattr__(self, part: str) -> object:
+        parts = object.__getattribute__(self, "parts")
+        if part in parts:
+            return parts[part]
+        raise AttributeError(
+            f"the scale has no part {part!r}; parts: {sorted(parts)} (each registered by helpers/<part>/scales.py)."
+        )
+
+    def __dir__(self) -> list[str]:
+        return [*super().__dir__(), *self.parts]
+
+
+def get_scale(name: str | None = None) -> Scale:
+    """Return the scale preset ``name``, or the one named by ``$BOOK_SCALE`` (default ``standard``).
+
+    Raises:
+        ValueError: if the name is not one of ``quick``, ``standard``, ``full``.
+    """
+    chosen = name if name is not None else os.environ.get(ENV_VAR, DEFAULT_SCALE)
+    key = chosen.strip().lower() if isinstance(chosen, str) else chosen
+    if key not in SCALE_NAMES:
+        raise ValueError(
+            f"scale {chosen!r} is unknown (from {'the argument' if name is not None else '$' + ENV_VAR}); "
+            f"use one of {list(SCALE_NAMES)}, e.g. `export {ENV_VAR}=quick`."
+        )
+    return Scale(name=key, parts={part: presets[key] for part, presets in _PART_PRESETS.items()})
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """CUDA when it is present, the CPU otherwise; ``prefer="cpu"`` forces the CPU.
+
+    Every chapter runs the same code path on both devices.
+    """
+    if prefer is not None:
+        return torch.device(prefer)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What :func:`setup` returns: the seed, the scale preset, the device and a seeded generator on it."""
+
+    seed: int
+    scale: Scale
+    device: torch.device
+    generator: torch.Generator
+
+
+def setup(seed: int = 0, *, scale: str | None = None, device: str | None = None) -> Setup:
+    """Seed every random number generator and set numeric and plotting defaults; call once per notebook.
+
+    Seeds Python's ``random``, NumPy's legacy global generator and PyTorch (CPU and CUDA); sets PyTorch's
+    print precision (5 digits) and the course's matplotlib style (:func:`helpers.common.plotting.use_course_style`).
+
+    Args:
+        seed: the seed for every generator.
+        scale: overrides ``$BOOK_SCALE`` (``quick`` | ``standard`` | ``full``).
+        device: overrides the device choice (``"cpu"`` or ``"cuda"``).
+
+    Returns:
+        A :class:`Setup` with ``generator``, a ``torch.Generator`` seeded with ``seed`` on ``device``:
+        pass it to every helper that draws random numbers.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int (got {seed!r}); pass e.g. seed=0.")
+    seed = int(seed)
+    chosen_scale = get_scale(scale)
+    chosen_device = get_device(device)
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - seeds the legacy global generator a reader may call
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    torch.set_printoptions(precision=5)
+    from helpers.common.plotting import use_course_style  # local import: matplotlib only when a notebook asks
+
+    use_course_style()
+    generator = torch.Generator(device=chosen_device).manual_seed(seed)
+    return Setup(seed=seed, scale=chosen_scale, device=chosen_device, generator=generator)

@@ -1,0 +1,158 @@
+"""Checks at the boundary of the public API, the only home of argument checks: each error names the argument and says
+how to fix it. A value of the wrong type raises TypeError; a value of the right type out of range raises ValueError."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+
+def as_tensor(value: object, name: str, *, dtype: torch.dtype | None = None) -> Tensor:
+    """Convert ``value`` to a floating tensor, keeping its dtype and device when it is one already."""
+    if isinstance(value, Tensor):
+        if value.is_complex():
+            raise ValueError(f"{name} must be real (got a complex tensor).")
+        tensor = value if value.is_floating_point() else value.to(torch.get_default_dtype())
+    else:
+        if isinstance(value, complex) or (
+            isinstance(value, (list, tuple)) and any(isinstance(v, complex) for v in value)
+        ):
+            raise ValueError(f"{name} must be real (got {value!r}).")
+        try:
+            tensor = torch.as_tensor(value, dtype=dtype or torch.float64)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise ValueError(f"{name} must be a tensor of numbers (got {type(value).__name__}): {error}") from None
+    return tensor if dtype is None else tensor.to(dtype)
+
+
+def check_finite(tensor: Tensor, name: str) -> Tensor:
+    """Raise ``ValueError`` naming ``name`` when ``tensor`` has a NaN or an infinite entry."""
+    if not torch.isfinite(tensor).all():
+        raise ValueError(
+            f"{name} must be finite; it contains NaN or inf ({tensor.tolist()}). Check how it was computed."
+        )
+    return tensor
+
+
+def check_positive(tensor: Tensor, name: str, *, hint: str = "") -> Tensor:
+    """Raise ``ValueError`` naming ``name`` unless every entry is finite and strictly positive."""
+    check_finite(tensor, name)
+    if not (tensor > 0).all():
+        fix = hint or f"pass values > 0 (optimize an unconstrained log_{name} and use {name} = exp(log_{name}))"
+        raise ValueError(f"{name} must be strictly positive (got {tensor.tolist()}); {fix}.")
+    return tensor
+
+
+def check_shape(tensor: Tensor, name: str, shape: tuple[int, ...]) -> Tensor:
+    """Raise ``ValueError`` naming ``name`` unless ``tensor.shape == shape``."""
+    if tuple(tensor.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)} (got {tuple(tensor.shape)}).")
+    return tensor
+
+
+def check_count(value: object, name: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as an int, raising ``ValueError`` naming ``name`` unless it is an integer >= ``minimum``."""
+    if isinstance(value, bool) or isinstance(value, (str, bytes)):
+        raise ValueError(f"{name} must be an integer >= {minimum} (got the {type(value).__name__} {value!r}).")
+    if not isinstance(value, int):
+        try:
+            is_integer = float(value) == int(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            is_integer = False
+        if not is_integer:
+            raise ValueError(f"{name} must be an integer >= {minimum} (got {value!r}).")
+        value = int(value)  # type: ignore[arg-type]
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum} (got {value}).")
+    return value
+
+
+def check_variational_params(loc: object, scale: object, dim: int) -> tuple[Tensor, Tensor]:
+    """Validate the parameters of a mean-field family over ``dim`` latents: ``loc`` and ``scale`` of shape (D,).
+
+    ``scale`` is a standard deviation (not a variance, not a precision) and must be finite and positive.
+    Both are returned with a common floating dtype and device.
+    """
+    loc_t = as_tensor(loc, "loc")
+    scale_t = as_tensor(scale, "scale")
+    if loc_t.device != scale_t.device:
+        raise ValueError(f"loc and scale must be on the same device (got {loc_t.device} and {scale_t.device}).")
+    check_shape(loc_t, "loc", (dim,))
+    check_shape(scale_t, "scale", (dim,))
+    check_finite(loc_t, "loc")
+    check_positive(
+        scale_t,
+        "scale",
+        hint="scale is a standard deviation; pass values > 0, or optimize log_scale and use scale = exp(log_scale)",
+    )
+    dtype = torch.promote_types(loc_t.dtype, scale_t.dtype)
+    return loc_t.to(dtype), scale_t.to(dtype)
+
+
+def check_real(value: object, name: str, *, hint: str = "") -> float:
+    """Return ``value`` as a float, raising ``ValueError`` naming ``name`` unless it is a finite real number
+    (a bool is not a number here)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be a finite real number (got {value!r}){'; ' + hint if hint else ''}.")
+    return float(value)
+
+
+def check_positive_number(value: object, name: str, *, hint: str = "", example: str = "") -> float:
+    """Return ``value`` as a float, raising ``ValueError`` naming ``name`` unless it is a finite number > 0."""
+    number = check_real(value, name, hint=hint or (f"e.g. {example}" if example else ""))
+    if number <= 0:
+        fix = hint or (f"e.g. {example}" if example else "pass a value > 0")
+        raise ValueError(f"{name} must be > 0 (got {value!r}); {fix}.")
+    return number
+
+
+def check_nonnegative_number(value: object, name: str, *, hint: str = "") -> float:
+    """Return ``value`` as a float, raising ``ValueError`` naming ``name`` unless it is a finite number >= 0."""
+    number = check_real(value, name, hint=hint)
+    if number < 0:
+        raise ValueError(f"{name} must be >= 0 (got {value!r}){'; ' + hint if hint else ''}.")
+    return number
+
+
+def check_choice(value: object, name: str, choices: Sequence[object]) -> object:
+    """Return ``value``, raising ``ValueError`` naming ``name`` and the allowed values unless it is one of them."""
+    if not any(value is c or (type(value) is type(c) and value == c) for c in choices):
+        raise ValueError(f"{name} must be one of {list(choices)} (got {value!r}).")
+    return value
+
+
+def check_instance(value: object, name: str, expected: type | tuple[type, ...], *, how: str = "") -> object:
+    """Return ``value``, raising ``TypeError`` naming ``name`` unless it is an instance of ``expected``.
+
+    A value of the wrong *type* is a TypeError everywhere in the course; a value of the right type that is out of
+    range is a ValueError."""
+    if not isinstance(value, expected):
+        names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
+        raise TypeError(f"{name} must be a {names} (got {type(value).__name__}){'; ' + how if how else ''}.")
+    return value
+
+
+def check_generator(generator: object) -> torch.Generator | None:
+    """Return ``generator``, raising ``TypeError`` unless it is a ``torch.Generator`` or None."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"generator must be a torch.Generator or None (got {type(generator).__name__}); "
+            "pass cfg.generator from helpers.setup, or torch.Generator().manual_seed(0)."
+        )
+    return generator
+
+
+def check_unit_interval(x: object, name: str) -> Tensor:
+    """Raise ``ValueError`` naming ``name`` unless x is a floating tensor with every entry in [0, 1] (pixels)."""
+    if not isinstance(x, Tensor) or not x.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor of pixel intensities in [0, 1].")
+    if torch.isnan(x).any() or (x < 0).any() or (x > 1).any():
+        raise ValueError(
+            f"{name} must have every entry in [0, 1] (got min {x.min().item():.4g}, max {x.max().item():.4g}); "
+            "scale pixels to [0, 1] first, e.g. x / 255."
+        )
+    return x

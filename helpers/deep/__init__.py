@@ -1,0 +1,56 @@
+"""Part *Deep latent variable models*: image data (``data``), the VAE (``vae``), its objectives (``objectives``),
+one training loop (``training``, with ``checkpoints``, ``history``, ``schedules``), encoder diagnostics
+(``evaluation``), image grids (``images``) and the conjugate-Gaussian checks of the IWAE and STL chapters (``toy``).
+Chapters ``book/deep/*.ipynb`` use it as ``from helpers import deep``; sizes: ``cfg.scale.deep``."""
+
+from helpers.common.config import register_scales
+from helpers.deep import scales
+from helpers.deep.data import (
+    DatasetNotAvailableError,
+    available_datasets,
+    binarize,
+    data_root,
+    fixed_binarization,
+    load_images,
+    read_idx,
+)
+from helpers.deep.evaluation import active_units, kl_per_dimension, latent_activity
+from helpers.deep.history import History
+from helpers.deep.images import tile_images
+from helpers.deep.objectives import elbo, iwelbo, log_evidence, log_weights, standard_normal_kl
+from helpers.deep.schedules import cyclical_beta, linear_beta
+from helpers.deep.toy import elbo_gradient_terms, elbo_gradient_variance, gaussian_iwelbo, gaussian_log_weights
+from helpers.deep.training import TEST_BINARIZATION_SEED, TRAIN_BINARIZATION_SEED, train
+from helpers.deep.vae import VAE
+
+register_scales("deep", scales.SCALES)
+
+__all__ = [
+    "TEST_BINARIZATION_SEED",
+    "TRAIN_BINARIZATION_SEED",
+    "VAE",
+    "DatasetNotAvailableError",
+    "History",
+    "active_units",
+    "available_datasets",
+    "binarize",
+    "cyclical_beta",
+    "data_root",
+    "elbo",
+    "elbo_gradient_terms",
+    "elbo_gradient_variance",
+    "fixed_binarization",
+    "gaussian_iwelbo",
+    "gaussian_log_weights",
+    "iwelbo",
+    "kl_per_dimension",
+    "latent_activity",
+    "linear_beta",
+    "load_images",
+    "log_evidence",
+    "log_weights",
+    "read_idx",
+    "standard_normal_kl",
+    "tile_images",
+    "train",
+]

@@ -1,0 +1,89 @@
+"""Sizes of the part *Deep latent variable models* at each scale, read as ``cfg.scale.deep.<field>``.
+
+Measured on the 2-core CPU, one torch thread, Burda et al.'s 784-200-200-50 network: see benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DeepScale:
+    """Attributes:
+    num_repeats: independent repetitions of a Monte Carlo estimate on the conjugate Gaussian toy model
+        (chapters *Importance-weighted bounds*, *Sticking the landing*).
+    dataset: the ``helpers.deep.load_images`` name (``"auto"``: MNIST, else Fashion-MNIST, else digits).
+    train_images: training images used (``limit``); None: the whole training set (60,000).
+    test_images: test images for the per-epoch test objective and the active units.
+    epochs: epochs of each training run in the VAE chapter.
+    iwae_epochs: epochs (passes) of each IWAE / VAE run in the importance-weighted chapter (Burda et al. train
+        for 3,280 passes: ``full``).
+    loglik_images: test images on which the importance-sampled log p(x) is estimated.
+    loglik_samples: its number of importance samples k (Burda et al.: 5,000).
+    vae_latent_dims: latent dimensions of the AEVB sweep in *The variational autoencoder* (Kingma & Welling 2014,
+        Figure 2, use 3 to 200; we use 2, 10, 20).
+    vae_sweep_epochs: epochs of each run of that sweep (9 runs: 3 dimensions x {L^A, L^B, Gaussian decoder}).
+    vae_gradient_pairs: pairs of independent gradient draws per estimator when *The variational autoencoder*
+        measures the variance of the SGVB gradients.
+    stl_epochs: epochs of each training run in the sticking-the-landing chapter (five runs).
+    stl_grad_repeats: independent gradient draws per estimator when that chapter measures the variance of the
+        encoder gradient during training.
+    """
+
+    num_repeats: int
+    train_images: int | None
+    test_images: int
+    epochs: int
+    iwae_epochs: int
+    loglik_images: int
+    loglik_samples: int
+    vae_sweep_epochs: int
+    vae_gradient_pairs: int
+    stl_epochs: int
+    stl_grad_repeats: int
+    dataset: str = "auto"
+    vae_latent_dims: tuple[int, ...] = (2, 10, 20)
+
+
+SCALES = {
+    "quick": DeepScale(  # a few seconds per training run
+        num_repeats=1_000,
+        train_images=1_000,
+        test_images=500,
+        epochs=2,
+        iwae_epochs=2,
+        loglik_images=20,
+        loglik_samples=500,
+        vae_sweep_epochs=1,
+        vae_gradient_pairs=50,
+        stl_epochs=2,
+        stl_grad_repeats=10,
+    ),
+    "standard": DeepScale(  # minutes per chapter on 2 CPU cores
+        num_repeats=2_000,
+        train_images=10_000,
+        test_images=2_000,
+        epochs=10,
+        iwae_epochs=3,
+        loglik_images=200,
+        loglik_samples=5_000,
+        vae_sweep_epochs=5,
+        vae_gradient_pairs=200,
+        stl_epochs=5,
+        stl_grad_repeats=20,
+    ),
+    "full": DeepScale(  # paper scale (Burda et al.'s 3,280 passes; a GPU is advised)
+        num_repeats=10_000,
+        train_images=None,
+        test_images=10_000,
+        epochs=100,
+        iwae_epochs=3_280,
+        loglik_images=10_000,
+        loglik_samples=5_000,
+        vae_sweep_epochs=100,
+        vae_gradient_pairs=1_000,
+        stl_epochs=100,
+        stl_grad_repeats=100,
+    ),
+}

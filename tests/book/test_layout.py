@@ -1,0 +1,104 @@
+"""The package mirrors the book, and its import graph is layered: common <- models <- {vi, estimators, deep}.
+
+The rule is read from the source (every ``import`` and ``from ... import`` statement, parsed with ``ast``, including
+imports inside functions), so it holds for code that a test never runs. A part never imports another part; what two
+parts need moves down to ``common/`` or ``models/``.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from _shared import BOOK, ROOT
+
+HELPERS = ROOT / "helpers"
+PARTS = ("vi", "estimators", "deep")
+#: what each layer may import from inside the package
+ALLOWED = {"common": {"common"}, "models": {"common", "models"}, **{p: {"common", "models", p} for p in PARTS}}
+
+
+def _layer(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "helpers" else None
+
+
+def imported_layers(path: Path) -> list[tuple[int, str]]:
+    """(line, layer) for every import of ``helpers.<layer>...`` in the file at ``path``."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, _layer(alias.name)) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "helpers":  # from helpers import deep, common
+                found += [(node.lineno, alias.name) for alias in node.names]
+            else:
+                found.append((node.lineno, _layer(node.module)))
+        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+            raise AssertionError(f"{path}:{node.lineno}: use absolute imports (helpers.<layer>...), not relative ones")
+    return [(line, layer) for line, layer in found if layer is not None]
+
+
+def violations(root: Path = HELPERS) -> list[str]:
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if len(rel.parts) < 2:
+            continue  # helpers/__init__.py assembles the namespaces; it may import every layer
+        layer = rel.parts[0]
+        if layer not in ALLOWED:
+            out.append(f"{rel}: {layer}/ is not a layer of the package ({sorted(ALLOWED)})")
+            continue
+        for line, imported in imported_layers(path):
+            if imported not in ALLOWED[layer]:
+                out.append(f"{rel}:{line}: {layer} imports {imported} (allowed: {sorted(ALLOWED[layer])})")
+    return out
+
+
+def test_the_import_graph_is_layered():
+    assert violations() == []
+
+
+def test_a_planted_cross_part_import_is_caught(tmp_path):
+    """The rule can fail: copy the package, plant one import of another part, and the check reports it."""
+    import shutil
+
+    copy = tmp_path / "helpers"
+    shutil.copytree(HELPERS, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    target = copy / "estimators" / "baselines.py"
+    target.write_text(target.read_text() + "\n\ndef _planted():\n    from helpers.deep import elbo\n\n    return elbo\n")
+    found = violations(copy)
+    assert len(found) == 1 and "estimators imports deep" in found[0], found
+    (copy / "common" / "planted.py").write_text("from helpers.models import GammaPoisson\n")
+    assert any("common imports models" in v for v in violations(copy))
+
+
+def test_every_part_of_the_book_has_its_package_and_tests():
+    for part in sorted(p.name for p in BOOK.iterdir() if p.is_dir() and list(p.glob("*.ipynb"))):
+        assert (HELPERS / part / "__init__.py").is_file(), f"book/{part}/ has no helpers/{part}/"
+        assert (HELPERS / part / "scales.py").is_file(), f"helpers/{part}/ keeps its scale presets in scales.py"
+        assert (ROOT / "tests" / part).is_dir(), f"book/{part}/ has no tests/{part}/"
+
+
+#: modules whose tests live in a test file named after another module of the same layer (small modules tested with
+#: the code that uses them); every other module m of helpers/<layer>/ has tests/<layer>/test_m.py
+TESTED_WITH = {
+    "common": {"plotting": "config"},
+    "models": {},
+    "vi": {"meanfield": "bbvi", "scales": "cavi"},
+    "estimators": {"support": "monte_carlo", "scales": "monte_carlo"},
+    "deep": {"evaluation": "vae", "objectives": "vae", "_kernels": "vae", "checkpoints": "training",
+             "history": "training", "schedules": "training", "scales": "training"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("layer", ["common", "models", *PARTS])
+def test_tests_mirror_the_package(layer):
+    modules = {p.stem for p in (HELPERS / layer).glob("*.py")} - {"__init__"}
+    if layer == "common":
+        modules -= {"scales"}
+    for module in sorted(modules):
+        name = TESTED_WITH[layer].get(module, module)
+        assert (ROOT / "tests" / layer / f"test_{name}.py").is_file(), f"helpers/{layer}/{module}.py has no tests"

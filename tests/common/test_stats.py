@@ -1,0 +1,84 @@
+"""Standard errors against numpy and against the known sampling distribution of a normal sample."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import common
+
+
+def test_mean_and_se_match_numpy():
+    values = torch.randn(1000, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    mean, se = common.mean_and_se(values)
+    np.testing.assert_allclose(mean.numpy(), values.numpy().mean(0))
+    np.testing.assert_allclose(se.numpy(), values.numpy().std(0, ddof=1) / math.sqrt(1000))
+
+
+def test_variance_se_matches_the_normal_theory_value():
+    # for a normal sample, SE(s^2) = sigma^2 sqrt(2 / n); our estimate uses the sample's 4th moment, whose
+    # relative SE is sqrt((105 - 9) / 9 / n) = 0.7% at n = 2e5, so the SE estimate is within ~0.4% (1 SE): 2% is 5 SE
+    values = 3.0 * torch.randn(200_000, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    var, se = common.variance_and_se(values)
+    assert float(se) == pytest.approx(9.0 * math.sqrt(2 / 200_000), rel=0.02)
+    assert abs(float(var) - 9.0) < 4.5 * float(se)
+
+
+def test_z_scores_and_too_few_values():
+    assert float(common.z_scores(torch.tensor(3.0), torch.tensor(0.5), torch.tensor(2.0))) == 2.0
+    with pytest.raises(ValueError, match="at least 2"):
+        common.mean_and_se(torch.ones(1))
+
+
+def test_interval_table_lists_every_quantity_with_its_half_width():
+    table = common.interval_table(
+        {"a": (torch.tensor([1.0, 2.0]), torch.tensor([0.1, 0.2]))}, torch.tensor([1.05, 2.1]), ["x", "y"]
+    )
+    assert "x" in table and "y" in table and "1.0000 ± 0.1960" in table and "2.0000 ± 0.3920" in table
+
+
+def test_interval_table_columns_stay_aligned_with_long_quantity_names():
+    rows = {"estimator": (torch.tensor([1.0, 2.0]), torch.tensor([0.1, 0.2]))}
+    table = common.interval_table(rows, torch.tensor([1.05, 2.1]), ["a", "a much longer quantity name"])
+    lines = table.splitlines()
+    assert len({len(line) for line in lines}) == 1  # every row as wide as the header
+    assert len({line.index(".") for line in lines[1:]}) == 1  # the reference column's decimal points line up
+
+
+def test_total_variance_is_the_trace_of_the_covariance():
+    cov = torch.tensor([[2.0, 0.5, 0.0], [0.5, 1.0, 0.3], [0.0, 0.3, 0.5]], dtype=torch.float64)
+    dist = torch.distributions.MultivariateNormal(torch.zeros(3, dtype=torch.float64), cov)
+    torch.manual_seed(0)
+    draws = dist.sample((20_000,))
+    value, se = common.total_variance_and_se(draws)
+    torch.testing.assert_close(value, torch.diagonal(torch.cov(draws.T)).sum())  # the unbiased sample trace
+    assert abs(float(value) - 3.5) < 4.5 * float(se)
+    pairs = common.total_variance_from_pairs(draws[::2], draws[1::2])
+    mean, pair_se = common.mean_and_se(pairs)
+    assert abs(float(mean) - 3.5) < 4.5 * float(pair_se)
+    with pytest.raises(ValueError, match="R >= 2"):
+        common.total_variance_terms(draws[:1])
+
+
+def test_ratio_standard_errors_paired_and_unpaired():
+    g = torch.Generator().manual_seed(1)
+    n = 4_000
+    b = 2.0 + torch.randn(n, generator=g, dtype=torch.float64)
+    a = 3.0 * b + 0.1 * torch.randn(n, generator=g, dtype=torch.float64)  # strongly paired
+    r, se = common.paired_ratio_and_se(a, b)
+    assert abs(r - 3.0) < 4.5 * se and se < 0.01  # pairing removes most of the noise
+    (ma, sa), (mb, sb) = common.mean_and_se(a), common.mean_and_se(b)
+    r_u, se_u = common.ratio_and_se(ma, sa, mb, sb)
+    assert math.isclose(float(r_u), r) and float(se_u) > 10 * se  # treating them as independent is conservative
+    # the delta-method SE of the paired ratio is the spread of ratios over replications
+    ratios = []
+    for _ in range(200):
+        bb = 2.0 + torch.randn(200, generator=g, dtype=torch.float64)
+        aa = 3.0 * bb + torch.randn(200, generator=g, dtype=torch.float64)
+        ratios.append(common.paired_ratio_and_se(aa, bb))
+    spread = float(torch.tensor([r for r, _ in ratios]).std())
+    mean_se = sum(s for _, s in ratios) / len(ratios)
+    assert abs(mean_se / spread - 1) < 0.2  # the SE of a standard deviation from 200 replications is 5%

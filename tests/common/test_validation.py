@@ -1,0 +1,58 @@
+"""helpers.common.validation: every check names the argument; wrong types are TypeErrors, bad values ValueErrors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from helpers.common import validation as v
+
+
+@pytest.mark.parametrize("bad", [True, "1", None, math.nan, math.inf, 1 + 2j])
+def test_check_real_refuses_what_is_not_a_finite_real(bad):
+    with pytest.raises(ValueError, match="lr must be a finite real number"):
+        v.check_real(bad, "lr")
+
+
+def test_positive_and_nonnegative_numbers():
+    assert v.check_positive_number(3, "lr") == 3.0
+    with pytest.raises(ValueError, match="lr must be > 0.*lr=1e-3"):
+        v.check_positive_number(0.0, "lr", example="lr=1e-3")
+    assert v.check_nonnegative_number(0, "beta") == 0.0
+    with pytest.raises(ValueError, match="beta must be >= 0"):
+        v.check_nonnegative_number(-0.1, "beta")
+
+
+def test_check_count_and_choice():
+    assert v.check_count(3.0, "epochs") == 3
+    for bad in (0, 2.5, True, "3"):
+        with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
+            v.check_count(bad, "epochs")
+    assert v.check_choice("fixed", "binarization", ("dynamic", "fixed")) == "fixed"
+    with pytest.raises(ValueError, match=r"binarization must be one of \['dynamic', 'fixed'\]"):
+        v.check_choice("static", "binarization", ("dynamic", "fixed"))
+    with pytest.raises(ValueError, match="control_variate"):  # True == 1 but 1 is not the bool True
+        v.check_choice(1, "control_variate", (True, False))
+
+
+def test_wrong_types_are_type_errors_naming_the_argument():
+    with pytest.raises(TypeError, match="prior must be a dict.*how to fix"):
+        v.check_instance([], "prior", dict, how="how to fix")
+    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
+        v.check_generator(0)
+    assert v.check_generator(None) is None
+
+
+def test_tensor_checks():
+    with pytest.raises(ValueError, match="scale must be strictly positive"):
+        v.check_positive(torch.tensor([1.0, 0.0]), "scale")
+    with pytest.raises(ValueError, match="loc must be finite"):
+        v.check_finite(torch.tensor([math.nan]), "loc")
+    with pytest.raises(ValueError, match=r"x must have every entry in \[0, 1\]"):
+        v.check_unit_interval(torch.tensor([0.5, 255.0]), "x")
+    with pytest.raises(ValueError, match="must be real"):
+        v.as_tensor(torch.tensor([1j]), "loc")
+    loc, scale = v.check_variational_params([1.0, 2.0], torch.tensor([0.5, 0.5], dtype=torch.float32), 2)
+    assert loc.dtype == scale.dtype == torch.float64
