@@ -68,7 +68,9 @@ def test_a_planted_cross_part_import_is_caught(tmp_path):
     copy = tmp_path / "helpers"
     shutil.copytree(HELPERS, copy, ignore=shutil.ignore_patterns("__pycache__"))
     target = copy / "estimators" / "baselines.py"
-    target.write_text(target.read_text() + "\n\ndef _planted():\n    from helpers.deep import elbo\n\n    return elbo\n")
+    target.write_text(
+        target.read_text() + "\n\ndef _planted():\n    from helpers.deep import elbo\n\n    return elbo\n"
+    )
     found = violations(copy)
     assert len(found) == 1 and "estimators imports deep" in found[0], found
     (copy / "common" / "planted.py").write_text("from helpers.models import GammaPoisson\n")

@@ -22,12 +22,17 @@ def test_normal_log_prob_matches_torch_distributions_and_the_noise_form():
     torch.testing.assert_close(common.normal_log_prob(z, mu, sigma), reference)
     eps = (z - mu) / sigma
     torch.testing.assert_close(common.normal_log_prob_from_noise(eps, torch.log(sigma).sum(-1)), reference)
-    torch.testing.assert_close(common.standard_normal_log_prob(z), torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1))
-    torch.testing.assert_close(common.normal_log_prob(z, 0.5, 2.0), torch.distributions.Normal(0.5, 2.0).log_prob(z).sum(-1))
+    torch.testing.assert_close(
+        common.standard_normal_log_prob(z), torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
+    )
+    torch.testing.assert_close(
+        common.normal_log_prob(z, 0.5, 2.0), torch.distributions.Normal(0.5, 2.0).log_prob(z).sum(-1)
+    )
     log_var = 2 * torch.log(sigma)
     torch.testing.assert_close(common.normal_log_prob_log_var(z, mu, log_var), reference)
     torch.testing.assert_close(
-        common.normal_log_prob_log_var(z, mu, 2 * math.log(0.3)), torch.distributions.Normal(mu, 0.3).log_prob(z).sum(-1)
+        common.normal_log_prob_log_var(z, mu, 2 * math.log(0.3)),
+        torch.distributions.Normal(mu, 0.3).log_prob(z).sum(-1),
     )
 
 

@@ -7,15 +7,14 @@ import math
 import pytest
 import torch
 from _shared import Z_TOL, generator
-from scipy import integrate
 
 from helpers.deep.toy import (
-    ConjugateGaussian,
     elbo_gradient_terms,
     elbo_gradient_variance,
     gaussian_iwelbo,
     gaussian_log_weights,
 )
+from helpers.models import ConjugateGaussian
 
 DT = torch.float64
 
