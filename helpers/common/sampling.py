@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor
 
-from helpers.common.validation import check_count
+from helpers.common.validation import check_count, check_positive_number
 
 
 def sample_gamma(shape: float, rate: float, num_samples: int, generator: torch.Generator | None = None) -> Tensor:
@@ -22,11 +22,8 @@ def sample_gamma(shape: float, rate: float, num_samples: int, generator: torch.G
     Gamma(a + 1) and multiplies by u^(1/a). Candidates are drawn in vectorized batches (no loop over draws).
     """
     s = check_count(num_samples, "num_samples")
-    a, b = float(shape), float(rate)
-    if not (math.isfinite(a) and a > 0):
-        raise ValueError(f"shape must be finite and > 0 (got {shape!r}); it is the Gamma shape a_N.")
-    if not (math.isfinite(b) and b > 0):
-        raise ValueError(f"rate must be finite and > 0 (got {rate!r}); it is the Gamma rate b_N (not its scale).")
+    a = check_positive_number(shape, "shape", hint="it is the Gamma shape, e.g. a_N; pass a value > 0")
+    b = check_positive_number(rate, "rate", hint="it is the Gamma rate b_N (not its scale); pass a value > 0")
     boost = a < 1.0
     d = (a + 1.0 if boost else a) - 1.0 / 3.0
     c = 1.0 / math.sqrt(9.0 * d)

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from helpers.common.validation import check_count
+from helpers.common.validation import check_choice, check_count, check_unit_interval
 
 DATA_ENV_VAR = "VI_COURSE_DATA"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -207,10 +207,8 @@ def load_images(
 
     Chapters: *The variational autoencoder*, *Importance-weighted bounds*, *Sticking the landing*.
     """
-    if not isinstance(name, str) or name.strip().lower() not in (*DATASETS, "auto"):
-        raise ValueError(f"name must be one of {[*DATASETS, 'auto']} (got {name!r}).")
-    if split not in SPLITS:
-        raise ValueError(f"split must be 'train' or 'test' (got {split!r}).")
+    check_choice(name.strip().lower() if isinstance(name, str) else name, "name", (*DATASETS, "auto"))
+    check_choice(split, "split", SPLITS)
     if limit is not None:
         limit = check_count(limit, "limit")
     key = name.strip().lower()
@@ -238,7 +236,7 @@ def binarize(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
 
     ``x`` (..., D) in [0, 1] -> a float tensor of 0s and 1s of the same shape, dtype and device; E[x_bin] = x.
     """
-    _check_unit_interval(x, "x")
+    check_unit_interval(x, "x")
     return torch.bernoulli(x, generator=generator)
 
 
@@ -249,21 +247,10 @@ def fixed_binarization(x: Tensor, *, seed: int = 0, method: Literal["sample", "t
     binarized MNIST of Larochelle & Murray 2011); ``method="threshold"`` sets x_bin = 1[x > 1/2] (biased: it
     changes the data distribution). ``x`` (..., D) in [0, 1] -> same shape, dtype and device.
     """
-    _check_unit_interval(x, "x")
+    check_unit_interval(x, "x")
     if method == "threshold":
         return (x > 0.5).to(x.dtype)
-    if method != "sample":
-        raise ValueError(f"method must be 'sample' or 'threshold' (got {method!r}).")
+    check_choice(method, "method", ("sample", "threshold"))
     seed = check_count(seed, "seed", minimum=0)
     generator = torch.Generator(device=x.device).manual_seed(seed)
     return torch.bernoulli(x, generator=generator)
-
-
-def _check_unit_interval(x: Tensor, name: str) -> None:
-    if not isinstance(x, Tensor) or not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor of pixel intensities in [0, 1].")
-    if torch.isnan(x).any() or (x < 0).any() or (x > 1).any():
-        raise ValueError(
-            f"{name} must have every entry in [0, 1] (got min {x.min().item():.4g}, max {x.max().item():.4g}); "
-            "scale pixels to [0, 1] first, e.g. x / 255."
-        )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from helpers.common.validation import check_count
+from helpers.common.validation import check_count, check_nonnegative_number
 from helpers.deep.objectives import standard_normal_kl
 from helpers.deep.vae import VAE
 
@@ -35,8 +35,7 @@ def active_units(model: VAE, x: Tensor, threshold: float = 0.01, *, batch_size: 
 
     Chapters: *The variational autoencoder*, *Importance-weighted bounds*.
     """
-    if not (isinstance(threshold, (int, float)) and threshold >= 0):
-        raise ValueError(f"threshold must be a number >= 0 (got {threshold!r}); Burda et al. use 0.01.")
+    threshold = check_nonnegative_number(threshold, "threshold", hint="Burda et al. use 0.01")
     return int((latent_activity(model, x, batch_size=batch_size) > threshold).sum())
 
 

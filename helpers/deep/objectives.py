@@ -36,7 +36,7 @@ import torch
 from torch import Tensor
 
 from helpers.common.densities import normal_log_prob, normal_log_prob_from_noise, standard_normal_log_prob
-from helpers.common.validation import check_count
+from helpers.common.validation import check_choice, check_count, check_nonnegative_number
 from helpers.deep.vae import VAE
 
 
@@ -97,10 +97,8 @@ def elbo(
     """
     model.check_input(x)
     num_samples = check_count(num_samples, "num_samples")
-    if kl not in ("analytic", "monte-carlo"):
-        raise ValueError(f"kl must be 'analytic' or 'monte-carlo' (got {kl!r}).")
-    if not (isinstance(beta, (int, float)) and math.isfinite(beta) and beta >= 0):
-        raise ValueError(f"beta must be a finite number >= 0 (got {beta!r}); beta = 1 is the ELBO.")
+    check_choice(kl, "kl", ("analytic", "monte-carlo"))
+    beta = check_nonnegative_number(beta, "beta", hint="beta = 1 is the ELBO")
     if path_derivative and kl == "analytic":
         raise ValueError(
             "path_derivative=True drops the score term of log q(z | x), which the closed-form KL does not have: "

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from helpers.common.densities import normal_log_prob
-from helpers.common.validation import check_count
+from helpers.common.validation import check_count, check_variational_params
 from helpers.models.conjugate_gaussian import ConjugateGaussian
 
 
@@ -97,7 +97,4 @@ def elbo_gradient_variance(model: ConjugateGaussian, loc: Tensor, scale: Tensor)
 
 
 def _check_q(loc: Tensor, scale: Tensor, dim: int) -> None:
-    if loc.shape != (dim,) or scale.shape != (dim,):
-        raise ValueError(f"loc and scale must have shape ({dim},) (got {tuple(loc.shape)}, {tuple(scale.shape)}).")
-    if not (scale > 0).all():
-        raise ValueError("scale must be > 0 (a standard deviation); pass e.g. torch.exp(log_scale).")
+    check_variational_params(loc, scale, dim)

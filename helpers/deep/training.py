@@ -35,7 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from helpers.common.config import get_device
-from helpers.common.validation import check_count, check_positive_number
+from helpers.common.validation import check_choice, check_count, check_generator, check_positive_number
 from helpers.deep.checkpoints import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from helpers.deep.data import fixed_binarization
 from helpers.deep.history import History
@@ -216,8 +216,8 @@ def train(
     batch_size = check_count(batch_size, "batch_size")
     test_batch_size = check_count(test_batch_size, "test_batch_size")
     lr = check_positive_number(lr, "lr", example="lr=1e-3")
-    if binarization not in (None, "dynamic", "fixed"):
-        raise ValueError(f"binarization must be 'dynamic', 'fixed' or None (got {binarization!r}).")
+    check_choice(binarization, "binarization", (None, "dynamic", "fixed"))
+    check_generator(generator)
     run = _prepare(model, x_train, x_test, objective, test_objective, binarization, device, generator)
 
     params = list(model.parameters())

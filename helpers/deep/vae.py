@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from helpers.common.densities import bernoulli_log_prob, normal_log_prob_log_var
-from helpers.common.validation import check_count
+from helpers.common.validation import check_choice, check_count, check_positive_number, check_real
 from helpers.deep._kernels import BernoulliLogProb, LinearBernoulliLogProb
 
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian-learned")
@@ -94,10 +94,10 @@ class VAE(nn.Module):
             (encoder, "encoder", ENCODERS),
             (scale_activation, "scale_activation", SCALE_ACTIVATIONS),
         ):
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {list(allowed)} (got {value!r}).")
-        if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
-            raise ValueError(f"sigma must be a finite float > 0, a standard deviation (got {sigma!r}); e.g. 0.1.")
+            check_choice(value, name, allowed)
+        sigma = check_positive_number(sigma, "sigma", hint="sigma is a standard deviation, e.g. 0.1")
+        if min_log_var is not None:
+            min_log_var = check_real(min_log_var, "min_log_var", hint="a floor on the log-variance, e.g. -5.0")
         self.input_dim, self.latent_dim = input_dim, latent_dim
         self.likelihood, self.sigma = likelihood, float(sigma)
         self.scale_activation, self.encoder_type = scale_activation, encoder

@@ -27,7 +27,6 @@ The public functions return estimates, not differentiable surrogates: their inpu
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -36,7 +35,7 @@ import torch
 from torch import Tensor
 
 from helpers.common.families import Family, get_family
-from helpers.common.validation import check_count, check_variational_params
+from helpers.common.validation import check_choice, check_count, check_generator, check_real, check_variational_params
 from helpers.estimators.baselines import leave_one_out_baseline, same_draws_baseline, separate_draws_baseline
 from helpers.estimators.support import warn_outside_support
 
@@ -171,9 +170,8 @@ def check_baseline(baseline: object) -> None:
     if baseline is None or (isinstance(baseline, str) and baseline in BASELINES):
         return
     if isinstance(baseline, numbers.Real) and not isinstance(baseline, bool):
-        if math.isfinite(float(baseline)):
-            return
-        raise ValueError(f"baseline must be finite (got {baseline!r}); pass e.g. the mean log-weight.")
+        check_real(baseline, "baseline", hint="a constant baseline, e.g. the mean log-weight")
+        return
     raise ValueError(f"baseline must be None, a finite number, or one of {BASELINES} (got {baseline!r}).")
 
 
@@ -198,8 +196,7 @@ def _prepare(model: LatentModel, loc: object, scale: object, num_samples: object
     loc_t, scale_t = check_variational_params(loc, scale, model.latent_dim)
     loc_t, scale_t = loc_t.detach(), scale_t.detach()  # estimates, not surrogates: no autograd graph is kept
     num = check_count(num_samples, "num_samples")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise ValueError(f"generator must be a torch.Generator or None (got {type(generator).__name__}).")
+    check_generator(generator)
     if generator is not None:
         loc_t, scale_t = loc_t.to(generator.device), scale_t.to(generator.device)
     return loc_t, scale_t, num
@@ -339,8 +336,7 @@ def repeated_estimates(
     """
     loc_t, scale_t, num_samples = _prepare(model, loc, scale, num_samples, generator)
     num_repeats = check_count(num_repeats, "num_repeats")
-    if estimator not in ("elbo", "score_function", "reparameterization"):
-        raise ValueError(f"estimator must be 'elbo', 'score_function' or 'reparameterization' (got {estimator!r}).")
+    check_choice(estimator, "estimator", ("elbo", "score_function", "reparameterization"))
     check_baseline(baseline)
     per_chunk = max(1, check_count(chunk_draws, "chunk_draws") // num_samples)
     values, outside = [], []

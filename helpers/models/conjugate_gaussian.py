@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from helpers.common.densities import HALF_LOG_2PI, normal_log_prob
+from helpers.common.validation import check_positive_number, check_real
 
 
 class ConjugateGaussian:
@@ -28,13 +29,15 @@ class ConjugateGaussian:
             raise ValueError("x must be a tensor of shape (N, D) with N >= 1 observations of D coordinates.")
         if not torch.isfinite(x).all():
             raise ValueError("x contains NaN or inf.")
-        if not (isinstance(prior_mean, (int, float)) and math.isfinite(prior_mean)):
-            raise ValueError(f"prior_mean must be a finite number (got {prior_mean!r}).")
-        for value, name in ((prior_sd, "prior_sd"), (noise_sd, "noise_sd")):
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a finite standard deviation > 0 (got {value!r}).")
+        prior_mean = check_real(prior_mean, "prior_mean")
+        prior_sd, noise_sd = (
+            check_positive_number(
+                value, name, hint=f"{name} is a standard deviation (not a variance); pass a value > 0"
+            )
+            for value, name in ((prior_sd, "prior_sd"), (noise_sd, "noise_sd"))
+        )
         self.x = x.to(torch.float64)
-        self.prior_mean, self.prior_sd, self.noise_sd = float(prior_mean), float(prior_sd), float(noise_sd)
+        self.prior_mean, self.prior_sd, self.noise_sd = prior_mean, prior_sd, noise_sd
         self.num_points, self.dim = self.x.shape
 
     def log_joint(self, z: Tensor) -> Tensor:

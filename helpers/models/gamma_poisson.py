@@ -15,7 +15,6 @@ and -inf when u <= 0 or v <= 0 (the density is zero there). Latents are ordered 
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
@@ -24,7 +23,7 @@ from torch import Tensor
 
 from helpers.common.families import get_family
 from helpers.common.quadrature import checked_quad, normal_positive_moments
-from helpers.common.validation import as_tensor, check_finite, check_positive, check_variational_params
+from helpers.common.validation import as_tensor, check_finite, check_positive_number, check_variational_params
 
 #: The course exercise's observations.
 EXERCISE_DATA: tuple[int, ...] = (3, 4, 3, 9, 10, 3, 2, 3, 3, 2)
@@ -57,13 +56,7 @@ class GammaPoisson:
         if (data < 0).any() or (data != torch.round(data)).any():
             raise ValueError(f"x must hold non-negative integer counts (got {data.tolist()}).")
         for name, value in (("u_shape", u_shape), ("u_rate", u_rate), ("v_shape", v_shape), ("v_rate", v_rate)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise ValueError(f"{name} must be a positive number (got {value!r}).")
-            check_positive(
-                torch.tensor(float(value), dtype=torch.float64),
-                name,
-                hint="Gamma shapes and rates are positive numbers",
-            )
+            check_positive_number(value, name, hint="Gamma shapes and rates (not scales) are positive numbers")
         self.x = data
         self.u_shape, self.u_rate, self.v_shape, self.v_rate = map(float, (u_shape, u_rate, v_shape, v_rate))
         self.num_data = int(data.numel())

@@ -34,14 +34,20 @@ Blei, Kucukelbir and McAuliffe (2017), *Variational inference: a review for stat
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from helpers.common.densities import LOG_2PI
-from helpers.common.validation import as_tensor, check_count, check_finite, check_instance, check_positive
+from helpers.common.validation import (
+    as_tensor,
+    check_count,
+    check_finite,
+    check_instance,
+    check_positive,
+    check_positive_number,
+)
 from helpers.models.normal_gamma import NormalGamma, check_data
 from helpers.vi.meanfield import NormalGammaQ
 
@@ -153,9 +159,7 @@ def _initial_mean_tau(init: object, data: Tensor, prior: NormalGamma) -> float:
                 )
             return 1.0 / float(data.var())
         raise ValueError(f"init must be 'prior', 'data' or a positive number for E_q[tau] (got {init!r}).")
-    if isinstance(init, bool) or not isinstance(init, numbers.Real) or not (math.isfinite(init) and init > 0):
-        raise ValueError(f"init must be 'prior', 'data' or a positive finite number for E_q[tau] (got {init!r}).")
-    return float(init)
+    return check_positive_number(init, "init", hint="init is 'prior', 'data' or a positive number for E_q[tau]")
 
 
 def cavi_normal_gamma(

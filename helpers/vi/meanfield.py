@@ -22,7 +22,7 @@ from torch import Tensor
 
 from helpers.common.densities import LOG_2PI
 from helpers.common.sampling import sample_gamma
-from helpers.common.validation import as_tensor, check_count, check_finite, check_positive, check_shape
+from helpers.common.validation import as_tensor, check_choice, check_count, check_finite, check_positive, check_shape
 
 PARAM_NAMES = ("mu_N", "lambda_N", "a_N", "b_N")
 
@@ -53,7 +53,8 @@ def _names(parameterization: str) -> tuple[str, str, str, str]:
         return PARAM_NAMES
     if parameterization == "sd":
         return ("mu_N", "sigma_N", "a_N", "b_N")
-    raise ValueError(f"parameterization must be 'precision' or 'sd' (got {parameterization!r}).")
+    check_choice(parameterization, "parameterization", ("precision", "sd"))
+    raise AssertionError("unreachable")
 
 
 def sample_q(params: Tensor, num_samples: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:

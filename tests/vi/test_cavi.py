@@ -197,7 +197,7 @@ def test_init_options_converge_to_the_same_fit():
         ({"x": [1.0, float("nan")]}, ValueError, "x must be finite"),
         ({"prior": (1.0, 0.1, 1.0, 2.0)}, TypeError, "prior must be a NormalGamma"),
         ({"init": "posterior"}, ValueError, "init must be 'prior', 'data'"),
-        ({"init": -1.0}, ValueError, "init must be 'prior', 'data'"),
+        ({"init": -1.0}, ValueError, "init must be > 0.*'prior', 'data'"),
         ({"x": [1.0], "init": "data"}, ValueError, "needs at least two distinct"),
     ],
 )
