@@ -164,6 +164,7 @@ class Worker:
 def ablation(steps: int, threads: int) -> None:
     """In one process, interleaved: what each change from the straightforward step buys (forward + backward)."""
     from helpers.common.densities import HALF_LOG_2PI
+    from helpers.deep._kernels import BernoulliLogProb
 
     torch.set_num_threads(threads)
     x = torch.bernoulli(images(BATCH), generator=torch.Generator().manual_seed(1))
@@ -190,7 +191,9 @@ def ablation(steps: int, threads: int) -> None:
         "  ... x.l - F.softplus(l) (autograd)": lambda: logits_version(
             lambda x, l: (l * x).sum(-1) - F.softplus(l).sum(-1)
         ),
-        "  ... common.bernoulli_log_prob (hand-written backward)": lambda: logits_version(common.bernoulli_log_prob),
+        "  ... hand-written backward (deep._kernels.BernoulliLogProb)": lambda: logits_version(
+            lambda x, l: BernoulliLogProb.apply(l, x)
+        ),
         "deep.iwelbo (fused, blocked last layer)": lambda: deep.iwelbo(model, x, K, generator=generator),
     }
     times: dict[str, list[float]] = {name: [] for name in variants}

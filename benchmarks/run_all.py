@@ -40,6 +40,29 @@ def machine() -> str:
     )
 
 
+def book_times(cache: Path) -> str:
+    """The execution time of each notebook in the last book build, from its jupyter-cache records ("" if none)."""
+    if not cache.exists():
+        return ""
+    from jupyter_cache import get_cache
+
+    rows = []
+    for record in get_cache(str(cache)).list_cache_records():
+        seconds = (record.data or {}).get("execution_seconds")
+        if seconds is not None:
+            rows.append((Path(record.uri).relative_to(HERE.parent / "book").as_posix(), float(seconds)))
+    if not rows:
+        return ""
+    key = (cache.parent / ".build-key").read_text().strip() if (cache.parent / ".build-key").exists() else "?"
+    lines = [f"| `{name}` | {seconds:.0f} |" for name, seconds in sorted(rows)]
+    total = sum(seconds for _, seconds in rows)
+    return (
+        "## Book execution time (the last `make book` or `make test` build)\n\n"
+        f"Build key `{key}` (the scale, then a hash of the helpers). Seconds per notebook (Jupyter Book):\n\n"
+        "| notebook | seconds |\n| --- | --- |\n" + "\n".join(lines) + f"\n| all | {total:.0f} |\n"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
@@ -60,7 +83,8 @@ def main() -> None:
         "implementations side by side in one run, after checking that they agree. On a shared machine the numbers "
         "vary by about 30% from run to run; the ratios within a table vary less.\n"
     )
-    args.output.write_text(header + "\n" + "\n".join(sections))
+    times = book_times(HERE.parent / "book" / "_build" / ".jupyter_cache")
+    args.output.write_text(header + "\n" + "\n".join(sections) + ("\n" + times if times else ""))
     print(f"wrote {args.output}")
 
 

@@ -21,9 +21,9 @@ BLOCK_ROWS = 128
 class BernoulliLogProb(torch.autograd.Function):
     """sum_p [x_p l_p - softplus(l_p)] with a hand-written backward, d/dl = x - sigmoid(l).
 
-    Written out because torch's softplus (and binary_cross_entropy_with_logits) are not vectorized on the CPU:
-    this forward + backward is about 3x faster than autograd through F.softplus, and the IWAE training step
-    spends most of its non-matmul time here (benchmarks/bench_iwae.py). softplus(l) = max(l, 0) - log sigmoid(|l|),
+    Written out because torch's softplus (and binary_cross_entropy_with_logits) are not vectorized on the CPU, and
+    the IWAE training step spends most of its non-matmul time here (``benchmarks/bench_iwae.py --ablation`` measures
+    what it saves; the numbers are in benchmarks/RESULTS.md). softplus(l) = max(l, 0) - log sigmoid(|l|),
     where sigmoid(|l|) is in [1/2, 1]: no overflow, no log(0), for any finite l.
     """
 
@@ -52,8 +52,9 @@ class LinearBernoulliLogProb(torch.autograd.Function):
     h (K, B, H) -> (K, B). The logits are formed in blocks of about ``BLOCK_ROWS`` (sample, data point) rows,
     so that each block's elementwise work (softplus, the x . l term, sigmoid(l) for the backward pass) runs while
     the block is in the L2 cache; only sigmoid(l) (K B P) is kept for the backward pass, which is
-    dL/dl = (x - sigmoid(l)) g, then one matmul for h's gradient and one for W's. About 25% faster than
-    autograd through the unfused layer on a 2-core CPU (benchmarks/bench_iwae.py). x gets no gradient.
+    dL/dl = (x - sigmoid(l)) g, then one matmul for h's gradient and one for W's. Its speed-up over autograd
+    through the unfused layer is measured by ``benchmarks/bench_iwae.py --ablation`` (benchmarks/RESULTS.md). x gets
+    no gradient.
     """
 
     @staticmethod

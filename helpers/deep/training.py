@@ -196,7 +196,7 @@ def train(
             (seed 1), so every epoch is evaluated on the same binary test images.
         beta_schedule: t -> beta, t the fractional epoch; when given, the objective is called with ``beta=``.
         optimizer: ``params -> torch.optim.Optimizer``; default ``torch.optim.Adam(params, lr=lr, fused=True)``
-            (the fused kernel is 3x faster than the default on the CPU and gives the same updates up to rounding).
+            (faster than the default on the CPU, benchmarks/RESULTS.md; the same updates up to rounding).
         checkpoint: a file path. After every epoch the model, the optimizer, the generator state, the epoch and
             the history are written there atomically; when the file exists, training resumes from it.
         device: default: ``generator``'s device when one is given, else :func:`helpers.get_device`.

@@ -59,7 +59,7 @@ class VAE(nn.Module):
             (without it a pixel that is always 0 drives its variance to 0 and the likelihood to infinity).
         fused_likelihood: for ``"bernoulli"``, compute the last decoder layer and log p(x | z) with the fused,
             hand-differentiated kernel (fast; a second derivative raises). ``False`` uses plain autograd operations,
-            x . l - softplus(l) (about 1.6x slower per IWAE step; needed for double backward or ``torch.func``
+            x . l - softplus(l) (slower: benchmarks/RESULTS.md; needed for double backward or ``torch.func``
             transforms such as per-sample gradients with ``vmap``). Both give the same values and gradients.
 
     Attributes ``encoder`` (shared) or ``encoder_loc`` and ``encoder_scale`` (separate), and ``decoder``, are

@@ -104,8 +104,8 @@ def rao_blackwellized_weights(log_p_factors: Tensor, log_q_groups: Tensor, blank
             f"blanket must have shape (G, F) = ({log_q_groups.shape[-1]}, {log_p_factors.shape[-1]}) "
             f"(got {tuple(blanket.shape)})."
         )
-    # a masked sum over F rather than a matrix product: on these small shapes torch's multithreaded matmul can
-    # cost 100x more on a loaded 2-core machine (it was most of a BBVI step on the chapter's hierarchical model)
+    # a masked sum over F rather than a matrix product: on these small shapes torch's multithreaded matmul costs
+    # far more on a loaded machine (benchmarks/bench_bbvi.py times the whole step; RESULTS.md has the numbers)
     in_blanket = torch.where(blanket, log_p_factors[..., None, :], 0.0)  # (S, G, F)
     return in_blanket.sum(-1) - log_q_groups
 

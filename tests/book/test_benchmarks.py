@@ -56,3 +56,14 @@ def test_bbvi_benchmark_checks_the_same_elbo_and_reports_both_rows():
     assert "ELBO at the same q" in result.stdout  # the agreement within SE is asserted before timing
     for row in ("helpers.vi.bbvi", "Pyro SVI, Trace_ELBO, vectorized particles"):
         assert row in result.stdout
+
+
+def test_results_md_has_every_benchmark_and_the_readme_links_it():
+    """Measurements live in benchmarks/RESULTS.md, written by `make bench` (benchmarks/run_all.py)."""
+    import run_all
+
+    results = (ROOT / "benchmarks" / "RESULTS.md").read_text()
+    for title, command in run_all.BENCHMARKS:
+        assert f"## {title}" in results and command[0] in results, title
+    assert "benchmarks/RESULTS.md" in (ROOT / "README.md").read_text()
+    assert "benchmarks/run_all.py" in (ROOT / "Makefile").read_text()

@@ -66,3 +66,12 @@ def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():
     makefile = (ROOT / "Makefile").read_text()
     for target in ("book:", "test:", "lab:"):
         assert re.search(rf"^{target}", makefile, re.MULTILINE), target
+
+
+def test_make_help_lists_every_target_and_make_test_is_its_steps():
+    makefile = (ROOT / "Makefile").read_text()
+    phony = re.search(r"^\.PHONY: (.+)$", makefile, re.M).group(1).split()
+    help_text = makefile[makefile.index("\nhelp:") : makefile.index("# ---", makefile.index("\nhelp:"))]
+    for target in set(phony) - {"help"}:
+        assert re.search(rf"make {re.escape(target)}\b", help_text), f"make help does not list {target}"
+    assert re.search(r"^test: lint unit notebooks test-build site-check$", makefile, re.M)

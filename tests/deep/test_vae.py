@@ -336,3 +336,26 @@ def test_errors_name_the_argument():
         deep.active_units(model, good, threshold=-1)
     with pytest.raises(ValueError, match="at least 2 rows"):
         deep.latent_activity(model, good[:1])
+
+
+def test_the_private_kernels_compute_the_common_bernoulli_density():
+    """deep/_kernels.py is a fast path: values and gradients equal helpers.common.bernoulli_log_prob."""
+    from helpers.deep._kernels import BernoulliLogProb, LinearBernoulliLogProb
+
+    x = torch.bernoulli(torch.full((9, 5), 0.4), generator=generator(20))
+    logits = (3 * torch.randn(4, 9, 5, generator=generator(21))).requires_grad_()
+    fast = BernoulliLogProb.apply(logits, x)
+    plain = common.bernoulli_log_prob(x, logits)
+    torch.testing.assert_close(fast, plain)
+    weights = torch.rand(fast.shape, generator=generator(22))
+    (g_fast,) = torch.autograd.grad((fast * weights).sum(), logits)
+    (g_plain,) = torch.autograd.grad((plain * weights).sum(), logits)
+    torch.testing.assert_close(g_fast, g_plain)
+    h = torch.randn(4, 9, 6, generator=generator(23), requires_grad=True)
+    layer = torch.nn.Linear(6, 5)
+    fused = LinearBernoulliLogProb.apply(h, layer.weight, layer.bias, x)
+    reference = common.bernoulli_log_prob(x, layer(h))
+    torch.testing.assert_close(fused, reference, rtol=1e-5, atol=1e-5)
+    got = torch.autograd.grad((fused * weights).sum(), (h, layer.weight, layer.bias))
+    want = torch.autograd.grad((reference * weights).sum(), (h, layer.weight, layer.bias))
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
