@@ -200,3 +200,16 @@ def test_bad_input_raises():
         vi.lognormal_q_fit("model", torch.zeros(4), 3, 2, 0.1)
     with pytest.raises(ValueError, match="method"):
         vi.fit_gamma([1.0, 2.0], [1.0, 1.0], 0.1, 3, method="newton")
+
+
+@pytest.mark.parametrize("parameterization", vi.GAMMA_PARAMETERIZATIONS)
+def test_the_fast_step_direction_equals_fisher_solve(parameterization):
+    from helpers.vi.natgrad import _direction
+
+    x = sample_gamma(3.0, 2.0, 200, torch.Generator().manual_seed(10))
+    st = vi.GammaStats.from_x(x)
+    theta = torch.tensor([[1.3, 0.9], [2.0, 1.7]], dtype=DT)
+    grad = vi.gamma_nll_grad(x, theta, parameterization) / x.numel()
+    torch.testing.assert_close(_direction(st, theta, parameterization, "gradient"), grad)
+    natural = torch.linalg.solve(vi.fisher_in(theta, parameterization), grad[..., None])[..., 0]
+    torch.testing.assert_close(_direction(st, theta, parameterization, "natural"), natural)
