@@ -569,8 +569,14 @@ def lognormal_q_fit(
     return QFit(params=traj, elbo=lognormal_elbo(model, traj[..., :2], traj[..., 2:]))
 
 
-def first_hit(values: Tensor, level: float) -> Tensor:
-    """The first index along dim 0 where ``values`` (T + 1, ...) >= level, shape (...); T + 1 where it never is."""
+def first_hit(values: Tensor, level: float, *, stay: bool = False) -> Tensor:
+    """The first index along dim 0 where ``values`` (T + 1, ...) >= level, shape (...); T + 1 where it never is.
+
+    With ``stay=True``, the first index from which ``values`` stays >= level to the end (a run that passes the level
+    and leaves it again has not converged there).
+    """
     hit = values >= level
+    if stay:
+        hit = torch.flip(torch.cumprod(torch.flip(hit.to(torch.int64), [0]), 0), [0]).bool()
     first = torch.argmax(hit.to(torch.int64), dim=0)
     return torch.where(hit.any(0), first, torch.full_like(first, values.shape[0]))

@@ -183,6 +183,7 @@ def test_lognormal_q_fit_reaches_the_optimum_and_first_hit():
         assert float(fit.elbo[-50:].mean()) > -26.2  # the optimum is about -25.566
     values = torch.tensor([[0.0, 1.0, 0.0], [2.0, 0.5, 0.1], [3.0, 0.7, 0.2]])
     assert vi.first_hit(values, 1.0).tolist() == [1, 0, 3]  # 3 = T + 1: never reached
+    assert vi.first_hit(values, 1.0, stay=True).tolist() == [1, 3, 3]  # column 2 leaves the level again
 
 
 def test_bad_input_raises():
