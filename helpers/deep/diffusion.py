@@ -445,10 +445,21 @@ class GaussianMixture:
 # ------------------------------------------------------------------------------------- the network, training, sampling
 class NoiseMLP(nn.Module):
     """eps_theta(x_t, t): an MLP on [x_t, sinusoidal embedding of t / T] (Vaswani et al.'s features, as in Ho et al.):
-    x (B, D), t (B,) int in 1..T -> (B, D)."""
+    x (B, D), t (B,) int in 1..T -> (B, D). With ``generator``, the weights and biases are drawn from it
+    (U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the scale of PyTorch's default) instead of the global generator."""
 
-    def __init__(self, dim: int, num_steps: int, hidden: int = 128, depth: int = 3, embed_dim: int = 32) -> None:
+    def __init__(
+        self,
+        dim: int,
+        num_steps: int,
+        hidden: int = 128,
+        depth: int = 3,
+        embed_dim: int = 32,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
+        check_generator(generator)
         self.dim, self.num_steps = check_count(dim, "dim"), check_count(num_steps, "num_steps")
         hidden, depth, embed_dim = (
             check_count(hidden, "hidden"),
@@ -463,6 +474,13 @@ class NoiseMLP(nn.Module):
             width = hidden
         layers.append(nn.Linear(width, dim))
         self.net = nn.Sequential(*layers)
+        if generator is not None:
+            with torch.no_grad():
+                for layer in self.net:
+                    if isinstance(layer, nn.Linear):
+                        bound = 1 / math.sqrt(layer.in_features)
+                        for param in (layer.weight, layer.bias):
+                            param.copy_((2 * torch.rand(param.shape, generator=generator) - 1) * bound)
 
     def forward(self, x: Tensor, t: Tensor) -> Tensor:
         angle = (t.to(x.dtype) / self.num_steps * 1000.0).unsqueeze(-1) * self.freqs.to(x.dtype)

@@ -142,6 +142,9 @@ def test_network_training_sampling_shapes_and_progress():
     assert all(math.isfinite(v) for v in losses)
     out = diffusion.sample(net, s, 7, 2, generator=g)
     assert out.shape == (7, 2) and torch.isfinite(out).all()
+    first, second = (diffusion.NoiseMLP(2, 50, generator=torch.Generator().manual_seed(7)) for _ in range(2))
+    for p1, p2 in zip(first.parameters(), second.parameters()):
+        torch.testing.assert_close(p1, p2)  # the generator decides the initialization
 
 
 def test_dequantize_bounds_and_errors():
