@@ -276,26 +276,34 @@ def negative_elbo(
     t_probs: Tensor | None = None,
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    """An unbiased estimate of the bound L(x_0) (nats) per datapoint with one t per datapoint: (B, D) -> (B,).
+    """An unbiased estimate of the bound L(x_0) (nats) per datapoint from one sampled step: (B, D) -> (B,).
 
-    L_T in closed form + term(t) / p(t) with t ~ p: ``t_probs`` (T,) (None: uniform, the estimator T * term(t));
-    importance-sampling t with p(t) proportional to sqrt(E[L_t^2]) lowers the variance (Nichol & Dhariwal 2021).
+    L_T in closed form + one draw of L_0 + L_{t-1}(x_0; eps) / p(t) with t ~ p over 2..T: ``t_probs`` (T - 1,) for
+    t = 2..T (None: uniform, the estimator (T - 1) L_{t-1}). L_0 is kept out of the sampled sum because it is
+    large and of the other sign: sampled with probability 1/T it would dominate the variance. Importance-sampling t
+    with p(t) proportional to sqrt(E[L_{t-1}^2]) lowers the variance further (Nichol & Dhariwal 2021).
     """
     check_generator(generator)
     T = schedule.num_steps
-    probs = torch.full((T,), 1.0 / T, dtype=torch.float64) if t_probs is None else as_tensor(t_probs, "t_probs")
-    if probs.shape != (T,) or (probs < 0).any() or abs(float(probs.sum()) - 1) > 1e-6:
-        raise ValueError(f"t_probs must be (T,) = ({T},) non-negative and sum to 1 (see importance_probs).")
-    t = torch.multinomial(probs.double(), x0.shape[0], replacement=True, generator=generator) + 1
-    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
-    return prior_term(x0, schedule) + bound_terms(eps_model, x0, t, eps, schedule, variance) / probs.to(x0.dtype)[t - 1]
+    if t_probs is None:
+        probs = torch.full((T - 1,), 1.0 / (T - 1), dtype=torch.float64)
+    else:
+        probs = as_tensor(t_probs, "t_probs")
+    if probs.shape != (T - 1,) or (probs < 0).any() or abs(float(probs.sum()) - 1) > 1e-6:
+        raise ValueError(f"t_probs must be (T - 1,) = ({T - 1},) for t = 2..T, non-negative, summing to 1.")
+    bsz = x0.shape[0]
+    t = torch.multinomial(probs.double(), bsz, replacement=True, generator=generator) + 2
+    t_all = torch.cat([torch.ones(bsz, dtype=torch.long), t])  # L_0 and the sampled step in one network call
+    eps = torch.randn((2 * bsz, *x0.shape[1:]), generator=generator, dtype=x0.dtype)
+    terms = bound_terms(eps_model, torch.cat([x0, x0]), t_all, eps, schedule, variance)
+    return prior_term(x0, schedule) + terms[:bsz] + terms[bsz:] / probs.to(x0.dtype)[t - 2]
 
 
 def importance_probs(terms: Tensor) -> Tensor:
-    """p(t) proportional to sqrt(E[L_t^2]) from draws of the terms, (B, T) -> (T,) (Nichol & Dhariwal 2021, eq. 17);
-    the variance-minimizing p(t) proportional to |L_t| when L_t has the same sign for every draw."""
+    """p(t) for t = 2..T proportional to sqrt(E[L_{t-1}^2]) from draws of all the terms, (B, T) -> (T - 1,)
+    (Nichol & Dhariwal 2021, eq. 17; column 0, L_0, is not sampled: see :func:`negative_elbo`)."""
     check_finite(terms, "terms")
-    rms = terms.pow(2).mean(0).sqrt()
+    rms = terms[:, 1:].pow(2).mean(0).sqrt()
     return rms / rms.sum()
 
 

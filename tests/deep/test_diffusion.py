@@ -167,7 +167,7 @@ def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="1..T"):
         diffusion.q_sample(torch.zeros(1, 1), torch.tensor([11]), torch.zeros(1, 1), s)
     with pytest.raises(ValueError, match="t_probs"):
-        diffusion.negative_elbo(lambda x, t: x, torch.zeros(2, 1), s, t_probs=torch.ones(10))
+        diffusion.negative_elbo(lambda x, t: x, torch.zeros(2, 1), s, t_probs=torch.ones(10) / 10)
     with pytest.raises(ValueError, match="weights"):
         diffusion.GaussianMixture([0.5, 0.6], [[0.0], [1.0]], [1.0, 1.0])
     with pytest.raises(ValueError, match="alpha_bar"):
