@@ -4,7 +4,7 @@ one training loop (``training``, with ``checkpoints``, ``history``, ``schedules`
 Chapters ``book/deep/*.ipynb`` use it as ``from helpers import deep``; sizes: ``cfg.scale.deep``."""
 
 from helpers.common.config import register_scales
-from helpers.deep import scales
+from helpers.deep import diffusion, scales
 from helpers.deep.data import (
     DatasetNotAvailableError,
     available_datasets,
@@ -36,6 +36,7 @@ __all__ = [
     "binarize",
     "cyclical_beta",
     "data_root",
+    "diffusion",
     "elbo",
     "elbo_gradient_terms",
     "elbo_gradient_variance",

@@ -29,6 +29,12 @@ class DeepScale:
     stl_epochs: epochs of each training run in the sticking-the-landing chapter (five runs).
     stl_grad_repeats: independent gradient draws per estimator when that chapter measures the variance of the
         encoder gradient during training.
+    diffusion_mc_draws: draws of the forward chain in the diffusion chapter's Monte Carlo check of the bound.
+    diffusion_train_steps: Adam steps of each 2-D noise-predictor run in the diffusion chapter (two runs).
+    diffusion_eval_points: test points on which each 2-D bound is evaluated over all T terms.
+    diffusion_image_steps: Adam steps of the noise predictor on the 8 x 8 digits.
+    diffusion_image_eval: test digits on which the diffusion bound (all T terms) and the VAE bound are evaluated.
+    diffusion_vae_epochs: epochs of the VAE trained on the same dequantized digits for comparison.
     """
 
     num_repeats: int
@@ -44,6 +50,12 @@ class DeepScale:
     stl_grad_repeats: int
     dataset: str = "auto"
     vae_latent_dims: tuple[int, ...] = (2, 10, 20)
+    diffusion_mc_draws: int = 20_000
+    diffusion_train_steps: int = 4_000
+    diffusion_eval_points: int = 500
+    diffusion_image_steps: int = 6_000
+    diffusion_image_eval: int = 200
+    diffusion_vae_epochs: int = 50
 
 
 SCALES = {
@@ -59,6 +71,12 @@ SCALES = {
         vae_gradient_pairs=50,
         stl_epochs=2,
         stl_grad_repeats=10,
+        diffusion_mc_draws=2_000,
+        diffusion_train_steps=1_000,
+        diffusion_eval_points=100,
+        diffusion_image_steps=300,
+        diffusion_image_eval=30,
+        diffusion_vae_epochs=5,
     ),
     "standard": DeepScale(  # minutes per chapter on 2 CPU cores
         num_repeats=2_000,
@@ -72,6 +90,12 @@ SCALES = {
         vae_gradient_pairs=200,
         stl_epochs=5,
         stl_grad_repeats=20,
+        diffusion_mc_draws=20_000,
+        diffusion_train_steps=4_000,
+        diffusion_eval_points=500,
+        diffusion_image_steps=6_000,
+        diffusion_image_eval=200,
+        diffusion_vae_epochs=50,
     ),
     "full": DeepScale(  # paper scale (Burda et al.'s 3,280 passes; a GPU is advised)
         num_repeats=10_000,
@@ -85,5 +109,11 @@ SCALES = {
         vae_gradient_pairs=1_000,
         stl_epochs=100,
         stl_grad_repeats=100,
+        diffusion_mc_draws=100_000,
+        diffusion_train_steps=50_000,
+        diffusion_eval_points=2_000,
+        diffusion_image_steps=100_000,
+        diffusion_image_eval=360,
+        diffusion_vae_epochs=500,
     ),
 }
