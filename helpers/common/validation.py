@@ -7,6 +7,7 @@ import math
 import numbers
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -155,4 +156,54 @@ def check_unit_interval(x: object, name: str) -> Tensor:
             f"{name} must have every entry in [0, 1] (got min {x.min().item():.4g}, max {x.max().item():.4g}); "
             "scale pixels to [0, 1] first, e.g. x / 255."
         )
+    return x
+
+
+def check_flag(value: object, name: str) -> bool:
+    """Return ``value``, raising ``TypeError`` naming ``name`` unless it is a bool (the string "no" is truthy, so a
+    string or a number is refused rather than silently switching the option on)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False (got the {type(value).__name__} {value!r}).")
+    return value
+
+
+def check_callable(value: object, name: str, *, how: str = "") -> object:
+    """Return ``value``, raising ``TypeError`` naming ``name`` unless it is callable."""
+    if not callable(value):
+        raise TypeError(f"{name} must be callable (got {type(value).__name__}){'; ' + how if how else ''}.")
+    return value
+
+
+def check_device(device: object, name: str = "device") -> torch.device:
+    """Return ``device`` as a ``torch.device``, raising ``TypeError`` for a wrong type and ``ValueError`` for an
+    unknown device or one this machine does not have (e.g. "cuda" without a GPU)."""
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"{name} must be a str or torch.device such as 'cpu' or 'cuda' (got {type(device).__name__}).")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ValueError(
+            f"{name} must name a torch device such as 'cpu', 'cuda' or 'cuda:0' (got {device!r})."
+        ) from None
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        raise ValueError(f"{name} is {device!r} but this machine has no such CUDA device; pass device='cpu'.")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"{name} must be 'cpu', 'cuda' or 'mps' (got {device!r}).")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name} is 'mps' but MPS is not available on this machine; pass device='cpu'.")
+    return dev
+
+
+def check_images(x: object, name: str) -> Tensor:
+    """Return ``x`` as a tensor: a numpy array or a tensor is accepted; anything else raises ``TypeError`` naming
+    ``name``; an empty set of images raises ``ValueError`` (an epoch over no data has no mean)."""
+    if not isinstance(x, Tensor):
+        if not isinstance(x, np.ndarray):
+            raise TypeError(
+                f"{name} must be a torch.Tensor or a numpy array of images (B, P) (got {type(x).__name__}); "
+                "convert with torch.as_tensor(...)."
+            )
+        x = torch.from_numpy(x)
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"{name} must hold at least one image (got shape {tuple(x.shape)}).")
     return x
