@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from helpers.common.validation import check_unit_interval_values
+
 LOG_2PI = math.log(2.0 * math.pi)
 HALF_LOG_2PI = 0.5 * LOG_2PI
 
@@ -68,12 +70,14 @@ def gamma_log_prob(x: Tensor, shape: Tensor | float, rate: Tensor | float) -> Te
 
 def bernoulli_log_prob(x: Tensor, logits: Tensor) -> Tensor:
     """log Bernoulli(x; sigmoid(logits)) summed over the last axis, sum_p [x_p l_p - softplus(l_p)]:
-    x (B, P), logits (..., B, P) -> (..., B).
+    x (B, P), logits (..., B, P) -> (..., B); x outside [0, 1] raises ValueError (it is not a Bernoulli
+    observation, and the formula would return a value above 0).
 
     Exact for any finite logits (|l| = 1e4 included). x may hold intensities in [0, 1] (then it is minus the
     cross-entropy). Plain autograd operations, so any derivative works; ``helpers.deep`` has a faster fused kernel
     with the same values.
     """
+    check_unit_interval_values(x, "x")
     # torch's stable form of -(x l - softplus(l)), elementwise before the sum (no cancellation between two large
     # sums); its gradient is x - sigmoid(l) everywhere, l = 0 included
     return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)

@@ -207,3 +207,48 @@ def check_images(x: object, name: str) -> Tensor:
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"{name} must hold at least one image (got shape {tuple(x.shape)}).")
     return x
+
+
+def check_last_dim(tensor: object, name: str, size: int, *, what: str = "") -> Tensor:
+    """Return ``tensor`` (a floating tensor), raising ``TypeError`` when it is not a tensor and ``ValueError`` naming
+    ``name`` unless its last axis has ``size`` entries (a parameter vector of the wrong length is refused rather
+    than silently read in part)."""
+    check_instance(tensor, name, Tensor)
+    if tensor.ndim == 0 or tensor.shape[-1] != size:
+        raise ValueError(
+            f"{name} must have shape (..., {size}){' (' + what + ')' if what else ''} (got {tuple(tensor.shape)})."
+        )
+    return tensor
+
+
+def check_unit_interval_values(x: Tensor, name: str) -> Tensor:
+    """Raise ``ValueError`` naming ``name`` unless every entry of the tensor x is in [0, 1] (no NaN)."""
+    if torch.isnan(x).any() or (x < 0).any() or (x > 1).any():
+        raise ValueError(
+            f"{name} must have every entry in [0, 1] (got min {x.min().item():.4g}, max {x.max().item():.4g}); "
+            "a Bernoulli observation is 0 or 1 (or an intensity in between); scale pixels with x / 255."
+        )
+    return x
+
+
+def check_location_scale(loc: object, scale: object, *, dtype: torch.dtype | None = None) -> tuple[Tensor, Tensor]:
+    """``loc`` and ``scale`` of a Normal as floating tensors broadcast to one shape: loc finite, scale finite and > 0.
+
+    Integer tensors become floating; float16 and bfloat16 become float32 (their range turns moderate results into
+    inf); shapes that do not broadcast raise ``ValueError`` naming both arguments."""
+    loc_t, scale_t = as_tensor(loc, "loc", dtype=dtype), as_tensor(scale, "scale", dtype=dtype)
+    low_precision = (torch.float16, torch.bfloat16)
+    if loc_t.dtype in low_precision:
+        loc_t = loc_t.float()
+    if scale_t.dtype in low_precision:
+        scale_t = scale_t.float()
+    try:
+        loc_t, scale_t = torch.broadcast_tensors(loc_t, scale_t)
+    except RuntimeError:
+        raise ValueError(
+            f"loc and scale must have shapes that broadcast (got {tuple(loc_t.shape)} and {tuple(scale_t.shape)})."
+        ) from None
+    check_finite(loc_t, "loc")
+    check_positive(scale_t, "scale", hint="scale is a standard deviation; pass values > 0")
+    common = torch.promote_types(loc_t.dtype, scale_t.dtype)
+    return loc_t.to(common), scale_t.to(common)

@@ -204,6 +204,11 @@ def run_bbvi(
         gradient: (theta, generator) -> (g (P,), w (S,)): an unbiased estimate of grad_theta ELBO and the
             log-weights of its draws (for the ELBO trace).
         num_iters: T.
+
+    Raises:
+        ValueError: the run diverged: a non-finite gradient, parameter or ELBO estimate, a gradient that fails at
+            the new parameters, or an ELBO estimate 1000 times worse than at the start (the message names the step
+            and suggests a smaller ``step_size``).
     """
     num_iters = check_count(num_iters, "num_iters")
     if not (0.5 <= decay <= 1.0):
@@ -215,14 +220,34 @@ def run_bbvi(
     elbo_se = torch.empty(num_iters, dtype=theta.dtype)
     thetas[0] = theta
     grad_sq_sum = torch.zeros_like(theta)
+    floor = math.nan  # the ELBO below which the run counts as diverged: 1000 times worse than at the start
     for t in range(1, num_iters + 1):
-        g, w = gradient(theta, generator)
+        try:
+            g, w = gradient(theta, generator)
+        except (ValueError, OverflowError) as error:
+            if t == 1:
+                raise
+            raise _diverged(t, num_iters, step_size, f"the gradient failed at the new parameters ({error})") from None
         grad_sq_sum += g * g
         theta = theta + step_sizes(grad_sq_sum, t, step_size, decay) * g
         thetas[t] = theta
         elbo[t - 1] = w.mean()
         elbo_se[t - 1] = w.std() / math.sqrt(w.numel())
+        value = float(elbo[t - 1])
+        if t == 1 and math.isfinite(value):
+            floor = value - 1e3 * (1.0 + abs(value))
+        if not (torch.isfinite(g).all() and torch.isfinite(theta).all()):
+            raise _diverged(t, num_iters, step_size, f"the gradient or the parameters are not finite (theta {theta})")
+        if not math.isfinite(value) or value < floor:
+            raise _diverged(t, num_iters, step_size, f"the ELBO estimate is {value:.4g} (it was {elbo[0]:.4g} at step 1)")
     return BBVITrace(theta=thetas, elbo=elbo, elbo_se=elbo_se)
+
+
+def _diverged(t: int, num_iters: int, step_size: float, what: str) -> ValueError:
+    return ValueError(
+        f"BBVI diverged at step {t} of {num_iters}: {what}. Lower the step size (step_size={step_size:g}; try "
+        f"{step_size / 10:g}), raise decay, or start closer to the optimum (init=)."
+    )
 
 
 # ------------------------------------------------------------------------------------------ Normal-Gamma
