@@ -31,6 +31,8 @@ def normal_log_prob(z: Tensor, mu: Tensor | float, sigma: Tensor | float) -> Ten
     ``sigma`` is a standard deviation (not a variance). Kept as one expression, (z - mu) / sigma, so that autograd
     sees the dependence on mu and sigma (the path-derivative estimators detach them on purpose).
     """
+    if not isinstance(sigma, Tensor) and not sigma > 0:  # a float: checked (a tensor is not, on this hot path)
+        raise ValueError(f"sigma must be a standard deviation > 0 (got {sigma!r}).")
     log_sigma = torch.log(sigma) if isinstance(sigma, Tensor) else math.log(sigma)
     return (-0.5 * ((z - mu) / sigma).square() - log_sigma).sum(-1) - z.shape[-1] * HALF_LOG_2PI
 

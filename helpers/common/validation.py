@@ -91,7 +91,21 @@ def check_variational_params(loc: object, scale: object, dim: int) -> tuple[Tens
         hint="scale is a standard deviation; pass values > 0, or optimize log_scale and use scale = exp(log_scale)",
     )
     dtype = torch.promote_types(loc_t.dtype, scale_t.dtype)
+    if dtype in (torch.float16, torch.bfloat16):  # their range turns a log-density of -70 into -inf
+        dtype = torch.float32
     return loc_t.to(dtype), scale_t.to(dtype)
+
+
+def check_noise(eps: object, dim: int) -> Tensor:
+    """Raise ``TypeError`` unless ``eps`` is a floating tensor and ``ValueError`` unless its shape is (..., S, D) with
+    D = ``dim``: noise of shape (S, 1) would broadcast against (D,) parameters into a wrong answer."""
+    check_instance(eps, "eps", Tensor)
+    if eps.ndim < 2 or eps.shape[-1] != dim:
+        raise ValueError(
+            f"eps must have shape (..., S, {dim}), one standard normal draw per sample and latent dimension "
+            f"(got {tuple(eps.shape)}); draw it with estimators.draw_noise(num_samples, {dim})."
+        )
+    return eps
 
 
 def check_real(value: object, name: str, *, hint: str = "") -> float:

@@ -152,6 +152,8 @@ class VAE(nn.Module):
                 f"{name} must have shape (B, {self.input_dim}) (got {tuple(x.shape)}); flatten images with "
                 "x.reshape(len(x), -1)."
             )
+        if len(x) == 0:
+            raise ValueError(f"{name} must hold at least one data point (got shape {tuple(x.shape)}).")
         if not torch.isfinite(x).all():
             raise ValueError(f"{name} contains NaN or inf; check how the data were loaded.")
         if self.likelihood == "bernoulli" and ((x < 0).any() or (x > 1).any()):

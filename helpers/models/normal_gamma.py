@@ -28,13 +28,23 @@ from helpers.common.densities import LOG_2PI, gamma_log_prob
 from helpers.common.sampling import sample_gamma
 from helpers.common.validation import as_tensor, check_count, check_finite, check_positive, check_real
 
+_LARGEST_X = 1e100
+
 
 def check_data(x: object) -> Tensor:
-    """x as a float64 tensor (N,), raising ValueError unless it is a non-empty finite 1-D sequence."""
+    """x as a float64 tensor (N,), raising ValueError unless it is a non-empty finite 1-D sequence whose squares and
+    their sum are finite in float64 (|x| up to 1e100: the updates multiply sums of squares by precisions)."""
     data = as_tensor(x, "x", dtype=torch.float64)
     if data.ndim != 1 or data.numel() == 0:
         raise ValueError(f"x must be a non-empty 1-D sequence of observations (got shape {tuple(data.shape)}).")
-    return check_finite(data, "x")
+    check_finite(data, "x")
+    largest = float(data.abs().max())
+    if largest > _LARGEST_X:
+        raise ValueError(
+            f"x has an observation of size {largest:.3g}, beyond {_LARGEST_X:.0e}: its square and the sums of "
+            "squares in the updates overflow float64; rescale the data first (e.g. (x - x.mean()) / x.std())."
+        )
+    return data
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from torch import Tensor
 
 from helpers.common.densities import LOG_2PI
 from helpers.common.sampling import sample_gamma
-from helpers.common.validation import check_choice, check_count, check_positive_number
+from helpers.common.validation import check_count, check_flag, check_positive_number
 from helpers.models.normal_gamma import NormalGamma, check_data
 from helpers.vi.cavi import check_prior
 from helpers.vi.meanfield import NormalGammaQ, check_q_params, from_unconstrained, to_unconstrained
@@ -239,7 +239,8 @@ def run_bbvi(
         if not (torch.isfinite(g).all() and torch.isfinite(theta).all()):
             raise _diverged(t, num_iters, step_size, f"the gradient or the parameters are not finite (theta {theta})")
         if not math.isfinite(value) or value < floor:
-            raise _diverged(t, num_iters, step_size, f"the ELBO estimate is {value:.4g} (it was {elbo[0]:.4g} at step 1)")
+            what = f"the ELBO estimate is {value:.4g} (it was {float(elbo[0]):.4g} at step 1)"
+            raise _diverged(t, num_iters, step_size, what)
     return BBVITrace(theta=thetas, elbo=elbo, elbo_se=elbo_se)
 
 
@@ -371,7 +372,8 @@ def bbvi_normal_gamma(
     check_prior(prior)
     data = NormalGammaData.from_x(x)
     num_samples = check_count(num_samples, "num_samples", minimum=3)
-    check_choice(control_variate, "control_variate", (True, False))
+    check_flag(control_variate, "control_variate")
+    check_flag(rao_blackwellize, "rao_blackwellize")
     _check_coefficient(coefficient, allow_none=False)
     cv: Coefficient = coefficient if control_variate else None
     omega0 = default_init(x, prior) if init is None else check_q_params(init)
@@ -408,6 +410,7 @@ def grouped_gradient(
     :class:`helpers.models.hierarchical.HierarchicalModel` does. With ``rao_blackwellize`` each parameter's
     weight keeps only its group's Markov-blanket factors and its own log q (:func:`rao_blackwellized_weights`).
     """
+    check_flag(rao_blackwellize, "rao_blackwellize")
     draws = model.sample(theta, num_samples, generator)
     factors = model.log_factors(*draws)  # (S, F)
     log_q_groups = model.log_q_groups(theta, *draws)  # (S, G)
