@@ -38,20 +38,29 @@ def normal_log_prob(z: Tensor, mu: Tensor | float, sigma: Tensor | float) -> Ten
 
 
 def standard_normal_log_prob(z: Tensor) -> Tensor:
-    """log N(z; 0, I) summed over the last axis: (..., D) -> (...)."""
+    """log N(z; 0, I) summed over the last axis: (..., D) -> (...).
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     return -0.5 * z.square().sum(-1) - z.shape[-1] * HALF_LOG_2PI
 
 
 def normal_log_prob_from_noise(eps: Tensor, log_sigma_sum: Tensor) -> Tensor:
     """log N(z; mu, diag sigma^2) at z = mu + sigma eps, summed over D, from the noise: -|eps|^2/2 - sum log sigma -
     D/2 log 2 pi. eps (..., D), ``log_sigma_sum`` = sum_d log sigma_d broadcastable to (...). Exact, and cheaper
-    than recomputing (z - mu) / sigma; its gradient reaches sigma through ``log_sigma_sum`` only (the score term)."""
+    than recomputing (z - mu) / sigma; its gradient reaches sigma through ``log_sigma_sum`` only (the score term).
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     return -0.5 * eps.square().sum(-1) - log_sigma_sum - eps.shape[-1] * HALF_LOG_2PI
 
 
 def normal_log_prob_log_var(x: Tensor, mean: Tensor, log_var: Tensor | float) -> Tensor:
     """log N(x; mean, diag exp(log_var)) summed over the last axis, the form a decoder with a (learned) log-variance
-    uses: x (B, P), mean and log_var (..., B, P) (or a float log-variance) -> (..., B)."""
+    uses: x (B, P), mean and log_var (..., B, P) (or a float log-variance) -> (..., B).
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     if isinstance(log_var, Tensor):
         return -0.5 * ((x - mean).square() * torch.exp(-log_var) + log_var).sum(-1) - x.shape[-1] * HALF_LOG_2PI
     return -0.5 * (x - mean).square().sum(-1) * math.exp(-log_var) - x.shape[-1] * (0.5 * log_var + HALF_LOG_2PI)
@@ -61,6 +70,8 @@ def gamma_log_prob(x: Tensor, shape: Tensor | float, rate: Tensor | float) -> Te
     """log Gamma(x; shape a, RATE b) = a log b - lgamma(a) + (a - 1) log x - b x, elementwise (broadcast).
 
     Rates, not scales: the mean is a / b. For x <= 0 the density is zero; this returns -inf there.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     a = torch.as_tensor(shape, dtype=x.dtype, device=x.device)
     b = torch.as_tensor(rate, dtype=x.dtype, device=x.device)

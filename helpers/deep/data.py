@@ -42,7 +42,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from helpers.common.validation import check_choice, check_count, check_unit_interval
+from helpers.common.validation import check_choice, check_count, check_instance, check_unit_interval
 
 DATA_ENV_VAR = "VI_COURSE_DATA"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +69,7 @@ class DatasetNotAvailableError(FileNotFoundError):
 def data_root(root: str | Path | None = None) -> Path:
     """The local data directory: ``root``, else ``$VI_COURSE_DATA``, else ``<repo>/data``."""
     if root is not None:
+        check_instance(root, "root", (str, Path), how="a directory such as 'data'")
         return Path(root).expanduser()
     from_env = os.environ.get(DATA_ENV_VAR)
     return Path(from_env).expanduser() if from_env else REPO_ROOT / "data"

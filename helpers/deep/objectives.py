@@ -41,7 +41,10 @@ from helpers.deep.vae import VAE
 
 
 def standard_normal_kl(mu: Tensor, sigma: Tensor) -> Tensor:
-    """KL(N(mu, diag sigma^2) || N(0, I)) per dimension, 0.5 (mu^2 + sigma^2 - 1) - log sigma: (B, D) -> (B, D)."""
+    """KL(N(mu, diag sigma^2) || N(0, I)) per dimension, 0.5 (mu^2 + sigma^2 - 1) - log sigma: (B, D) -> (B, D).
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     return 0.5 * (mu.square() + sigma.square() - 1.0) - torch.log(sigma)
 
 

@@ -23,6 +23,8 @@ def gaussian_log_weights(model: ConjugateGaussian, loc: Tensor, scale: Tensor, e
     """log w = log p(x, z) - log q(z) at z = loc + scale * eps: eps (..., D) -> (...).
 
     The importance weights of the IWELBO (Burda et al. 2016). Chapter: *Importance-weighted bounds*.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     _check_q(loc, scale, model.dim)
     if eps.ndim < 1 or eps.shape[-1] != model.dim:
@@ -61,6 +63,8 @@ def elbo_gradient_terms(
     scale detached, so only the path derivative d f / d z * d z / d(loc, scale) remains (Roeder et al. 2017).
     Both have mean grad ELBO; at q = posterior the path derivative is exactly 0 for every draw.
     Chapter: *Sticking the landing*.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     _check_q(loc, scale, model.dim)
     if eps.ndim != 2 or eps.shape[-1] != model.dim:

@@ -72,6 +72,8 @@ def log_joint_factors(data: NormalGammaData, prior: NormalGamma, mu: Tensor, tau
        1/2 (log lambda_0 + log tau - log 2 pi) - lambda_0 tau (mu - mu_0)^2 / 2,
        a_0 log b_0 - lgamma(a_0) + (a_0 - 1) log tau - b_0 tau].
     Their sum equals ``prior.log_joint(x, mu, tau)``.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     log_tau = torch.log(tau)
     lik = 0.5 * data.n * (log_tau - LOG_2PI) - 0.5 * tau * (data.sum_sq + data.n * (data.xbar - mu) ** 2)
@@ -98,6 +100,8 @@ def rao_blackwellized_weights(log_p_factors: Tensor, log_q_groups: Tensor, blank
         blanket: (G, F) bool, True where factor f contains z_g (z_g's Markov blanket: its own prior, its
             children's likelihoods). Factors without z_g, and the other groups' log q, are left out: under a
             mean-field q their product with the score of q_g has expectation zero (Ranganath et al. 2014, eq. 5).
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     if blanket.shape != (log_q_groups.shape[-1], log_p_factors.shape[-1]):
         raise ValueError(
@@ -121,6 +125,8 @@ def control_variate_coefficients(terms: Tensor, scores: Tensor, coefficient: Coe
     Ranganath et al. (2014), section 3.2, pool the ratio over the parameters of each latent variable; one coefficient
     per parameter is the finer variant (its optimum is at least as good for every coordinate). Chapter *Black-box VI*,
     "Control variates".
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     _check_coefficient(coefficient, allow_none=False)
     num = terms.shape[0]
@@ -150,6 +156,8 @@ def bbvi_terms(scores: Tensor, weights: Tensor, coefficient: Coefficient = None)
             demonstration): subtracts the control variate a_d h_d, a_d from :func:`control_variate_coefficients`.
             E[h_d] = 0, so any a_d independent of z_s leaves the mean unchanged.
     Ranganath et al. (2014), Algorithm 1 and section 3.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     _check_coefficient(coefficient)
     w = weights[:, None] if weights.ndim == 1 else weights
@@ -184,6 +192,8 @@ def step_sizes(grad_sq_sum: Tensor, t: int, step_size: float, decay: float, eps:
     With decay = 1/2 this is AdaGrad, step_size / sqrt(G_t) (Duchi et al. 2011), as in Ranganath et al. (2014).
     With 1/2 < decay <= 1 and G_t / t converging to a finite positive limit (the gradient's second moment), the
     sequence satisfies Robbins and Monro's conditions sum rho_t = infinity, sum rho_t^2 < infinity.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     return step_size * t ** (-decay) / (torch.sqrt(grad_sq_sum / t) + eps)
 
@@ -269,6 +279,8 @@ def normal_gamma_gradient(
     :func:`log_joint_factors`, :func:`~helpers.vi.log_q_parts`, :func:`~helpers.vi.unconstrained_q_score` and
     :func:`bbvi_terms`
     (the tests check it), written with float parameters and few tensor operations because it runs at every step.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     mu_n, log_lambda, log_a, log_b = theta.tolist()
     lambda_n, a_n, b_n = math.exp(log_lambda), math.exp(log_a), math.exp(log_b)
@@ -332,6 +344,7 @@ class BBVIFit(NormalGammaQ):
 
 def default_init(x: object, prior: NormalGamma) -> Tensor:
     """The starting q: q(mu) = N(mu_0, 1) and q(tau) = Gamma(a_0, b_0), the prior's own tau marginal; (4,)."""
+    check_prior(prior)
     return torch.tensor([prior.mu0, 1.0, prior.a0, prior.b0], dtype=torch.float64)
 
 
