@@ -11,11 +11,15 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from helpers.common.validation import as_tensor
+
 Z_95 = 1.959963984540054  # the 97.5% quantile of N(0, 1)
 
 
 def mean_and_se(values: Tensor, dim: int = 0) -> tuple[Tensor, Tensor]:
     """Sample mean and its standard error s / sqrt(n) along ``dim`` (s: the sample standard deviation, n >= 2)."""
+    if isinstance(values, (list, tuple)):
+        values = as_tensor(values, "values")
     n = values.shape[dim]
     if n < 2:
         raise ValueError(f"values needs at least 2 entries along dim={dim} for a standard error (got {n}).")

@@ -36,7 +36,7 @@ import torch
 from torch import Tensor
 
 from helpers.common.densities import normal_log_prob, normal_log_prob_from_noise, standard_normal_log_prob
-from helpers.common.validation import check_choice, check_count, check_flag, check_nonnegative_number
+from helpers.common.validation import check_choice, check_count, check_flag, check_generator, check_nonnegative_number
 from helpers.deep.vae import VAE
 
 
@@ -77,6 +77,7 @@ def log_weights(
     x = model.check_input(x)
     num_samples = check_count(num_samples, "num_samples")
     check_flag(path_derivative, "path_derivative")
+    check_generator(generator)
     log_px, log_pz, log_qz, _, _ = _draw(model, x, num_samples, generator, path_derivative)
     return log_px + log_pz - log_qz
 
@@ -104,6 +105,7 @@ def elbo(
     check_choice(kl, "kl", ("analytic", "monte-carlo"))
     beta = check_nonnegative_number(beta, "beta", hint="beta = 1 is the ELBO")
     check_flag(path_derivative, "path_derivative")
+    check_generator(generator)
     if path_derivative and kl == "analytic":
         raise ValueError(
             "path_derivative=True drops the score term of log q(z | x), which the closed-form KL does not have: "
@@ -153,6 +155,7 @@ def log_evidence(
     x = model.check_input(x)
     num_samples = check_count(num_samples, "num_samples")
     chunk_size = check_count(chunk_size, "chunk_size")
+    check_generator(generator)
     samples_per_chunk = min(num_samples, chunk_size)
     points_per_chunk = max(1, chunk_size // samples_per_chunk)
     results = []

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from helpers.common.densities import normal_log_prob
-from helpers.common.validation import check_count, check_variational_params
+from helpers.common.validation import check_count, check_generator, check_variational_params
 from helpers.models.conjugate_gaussian import ConjugateGaussian
 
 
@@ -48,6 +48,7 @@ def gaussian_iwelbo(
     """
     num_samples = check_count(num_samples, "num_samples")
     num_repeats = check_count(num_repeats, "num_repeats")
+    check_generator(generator)
     eps = torch.randn((num_repeats, num_samples, model.dim), generator=generator, dtype=loc.dtype, device=loc.device)
     log_w = gaussian_log_weights(model, loc, scale, eps)  # (R, K)
     return torch.logsumexp(log_w, -1) - math.log(num_samples)

@@ -18,7 +18,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from helpers.common.densities import bernoulli_log_prob, normal_log_prob_log_var
-from helpers.common.validation import check_choice, check_count, check_flag, check_positive_number, check_real
+from helpers.common.validation import (
+    check_choice,
+    check_count,
+    check_flag,
+    check_generator,
+    check_positive_number,
+    check_real,
+)
 from helpers.deep._kernels import BernoulliLogProb, LinearBernoulliLogProb
 
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian-learned")
@@ -219,6 +226,8 @@ class VAE(nn.Module):
     def sample(self, num_images: int, *, mean: bool = True, generator: torch.Generator | None = None) -> Tensor:
         """Images from the model, (num_images, P): z ~ N(0, I), then E[x | z] (``mean=True``) or x ~ p(x | z)."""
         num_images = check_count(num_images, "num_images")
+        check_flag(mean, "mean")
+        check_generator(generator)
         weight = next(self.parameters())
         z = torch.randn((num_images, self.latent_dim), generator=generator, device=weight.device, dtype=weight.dtype)
         image = self.mean_image(z)

@@ -20,7 +20,14 @@ import torch
 from torch import Tensor
 
 from helpers.common.sampling import sample_gamma
-from helpers.common.validation import as_tensor, check_finite, check_last_dim, check_positive
+from helpers.common.validation import (
+    as_tensor,
+    check_count,
+    check_finite,
+    check_generator,
+    check_last_dim,
+    check_positive,
+)
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -47,6 +54,8 @@ class HierarchicalModel:
     @classmethod
     def simulate(cls, num_groups: int, per_group: int, generator: torch.Generator | None = None) -> HierarchicalModel:
         """Data from the model with w_1 = 1, w_2 = 0.5, v = 4 (noise sd 0.5) and t_kn ~ N(0, 1)."""
+        num_groups, per_group = check_count(num_groups, "num_groups"), check_count(per_group, "per_group")
+        check_generator(generator)
         t = torch.randn((num_groups, per_group), dtype=torch.float64, generator=generator)
         z = 1.0 + torch.randn((num_groups, 1), dtype=torch.float64, generator=generator)
         y = z + 0.5 * t + 0.5 * torch.randn((num_groups, per_group), dtype=torch.float64, generator=generator)
@@ -83,6 +92,8 @@ class HierarchicalModel:
         """Draws of (normals (S, K + 2) = (w_1, w_2, z_1..z_K), v (S,)) from q_theta."""
         self.check_theta(theta)
 
+        num_samples = check_count(num_samples, "num_samples")
+        check_generator(generator)
         k = self.num_groups
         loc, scale = theta[: k + 2], theta[k + 2 : 2 * k + 4].exp()
         eps = torch.randn((num_samples, k + 2), dtype=torch.float64, generator=generator)

@@ -22,7 +22,15 @@ from torch import Tensor
 
 from helpers.common.densities import LOG_2PI
 from helpers.common.sampling import sample_gamma
-from helpers.common.validation import as_tensor, check_choice, check_count, check_finite, check_positive, check_shape
+from helpers.common.validation import (
+    as_tensor,
+    check_choice,
+    check_count,
+    check_finite,
+    check_generator,
+    check_positive,
+    check_shape,
+)
 
 PARAM_NAMES = ("mu_N", "lambda_N", "a_N", "b_N")
 
@@ -61,6 +69,7 @@ def sample_q(params: Tensor, num_samples: int, generator: torch.Generator | None
     """Draws (mu, tau), each (S,), from q(mu) q(tau) = N(mu_N, 1/lambda_N) Gamma(a_N, rate b_N); params (4,)."""
     mu_n, lambda_n, a_n, b_n = (float(v) for v in params)
     s = check_count(num_samples, "num_samples")
+    check_generator(generator)
     mu = mu_n + torch.randn(s, dtype=torch.float64, generator=generator) / math.sqrt(lambda_n)
     return mu, sample_gamma(a_n, b_n, s, generator)
 

@@ -523,12 +523,42 @@ BAD = [
 ]
 
 BAD += [
+    ("elbo", "generator int", lambda: deep.elbo(VAE, XV, generator=3), TypeError, "generator"),
+    ("iwelbo", "generator str", lambda: deep.iwelbo(VAE, XV, 2, generator="g"), TypeError, "generator"),
+    ("log_weights", "generator int", lambda: deep.log_weights(VAE, XV, generator=1), TypeError, "generator"),
+    ("log_evidence", "generator str", lambda: deep.log_evidence(VAE, XV, 3, generator="g"), TypeError, "generator"),
+    ("binarize", "generator int", lambda: deep.binarize(XV, generator=3), TypeError, "generator"),
+    ("VAE", "sample with generator int", lambda: VAE.sample(3, generator=1), TypeError, "generator"),
+    ("sample_q", "generator int", lambda: vi.sample_q(OMEGA, 3, generator=2), TypeError, "generator"),
+    ("NormalGammaQ", "sample with generator int", lambda: _q().sample(3, generator=2), TypeError, "generator"),
+    (
+        "gaussian_iwelbo",
+        "generator int",
+        lambda: deep.gaussian_iwelbo(CG, torch.zeros(2), torch.ones(2), 2, 3, generator=2),
+        TypeError,
+        "generator",
+    ),  # fmt: skip
+    (
+        "HierarchicalModel",
+        "simulate with generator int",
+        lambda: models.HierarchicalModel.simulate(2, 3, generator=1),
+        TypeError,
+        "generator",
+    ),  # fmt: skip
+    ("HierarchicalModel", "sample with num_samples 0", lambda: HM.sample(HM.init(), 0), ValueError, "num_samples"),
+    ("load_images", "download 'no'", lambda: deep.load_images("digits", download="no", limit=3), TypeError, "download"),
     ("data_root", "root an int", lambda: deep.data_root(3), TypeError, "root"),
     ("available_datasets", "root an int", lambda: deep.available_datasets(3), TypeError, "root"),
 ]
 
 #: unusual but meaningful input: the call must return a correct answer (the check compares with the usual input)
 GOOD = [
+    (
+        "mean_and_se",
+        "a list",
+        lambda: common.mean_and_se([1.0, 2.0, 3.0])[1],
+        lambda: common.mean_and_se(torch.tensor([1.0, 2.0, 3.0]))[1],
+    ),  # fmt: skip
     (
         "available_datasets",
         "a directory without data",
