@@ -167,14 +167,57 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     return state
 
 
+def _render(desc: object) -> str:
+    """A description from :func:`describe_callable` as a short string: ``partial(iwelbo, num_samples=5)``."""
+    if isinstance(desc, tuple) and desc and desc[0] == "function":
+        name = desc[1].split(".<locals>")[0].rsplit(".", 1)[-1]
+        closure = ", ".join(f"{k}={_render(v)}" for k, v in desc[2])
+        return f"{name}({closure})" if closure else name
+    if isinstance(desc, tuple) and desc and desc[0] == "partial":
+        parts = [_render(desc[1]), *(_render(a) for a in desc[2]), *(f"{k}={_render(v)}" for k, v in desc[3])]
+        return f"partial({', '.join(parts)})"
+    if isinstance(desc, tuple) and desc and desc[0] in ("object", "callable"):
+        return desc[1].rsplit(".", 1)[-1]
+    return repr(desc)
+
+
+def _optimizer_difference(saved: object, now: object) -> str:
+    (saved_cls, saved_groups), (now_cls, now_groups) = saved, now
+    if saved_cls != now_cls:
+        return f"saved {saved_cls.rsplit('.', 1)[-1]}, now {now_cls.rsplit('.', 1)[-1]}"
+    diffs = []
+    for a, b in zip(saved_groups, now_groups):
+        a, b = dict(a), dict(b)
+        diffs += [f"{k} saved {a.get(k)!r}, now {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    if len(saved_groups) != len(now_groups):
+        diffs.append(f"{len(saved_groups)} parameter groups saved, {len(now_groups)} now")
+    return ", ".join(diffs)
+
+
 def _differences(saved: dict[str, object], now: dict[str, object]) -> list[str]:
     out = []
     for key in sorted(set(saved) | set(now)):
-        if saved.get(key) != now.get(key):
-            shown = (
-                ("<different images>", "<these images>") if key.endswith("_hash") else (saved.get(key), now.get(key))
-            )
-            out.append(f"{key}: saved {shown[0]!r}, now {shown[1]!r}")
+        a, b = saved.get(key), now.get(key)
+        if a == b:
+            continue
+        if key.endswith("_hash"):
+            if a is not None and b is not None:
+                out.append(f"{key}: other images")
+            else:
+                shown = ["no images" if h is None else "images" for h in (a, b)]
+                out.append(f"{key}: saved {shown[0]}, now {shown[1]}")
+        elif key == "optimizer":
+            try:
+                out.append(f"optimizer: {_optimizer_difference(a, b)}")
+            except (TypeError, ValueError):
+                out.append(f"optimizer: saved {a!r}, now {b!r}")
+        elif key in ("objective", "test_objective", "beta_schedule"):
+            shown_a, shown_b = _render(a), _render(b)
+            if shown_a == shown_b:  # the same name, other closure state or defaults: show it all
+                shown_a, shown_b = repr(a), repr(b)
+            out.append(f"{key}: saved {shown_a}, now {shown_b}")
+        else:
+            out.append(f"{key}: saved {a!r}, now {b!r}")
     return out
 
 

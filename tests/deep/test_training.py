@@ -235,10 +235,26 @@ def test_a_resume_under_another_setting_is_refused(what, change, key, one_epoch_
     base = change.pop("_base", "elbo")
     path = tmp_path / "run.pt"
     path.write_bytes(one_epoch_checkpoints[base].read_bytes())
-    with pytest.raises(ValueError, match=rf"other settings \(.*{key}: saved .*start afresh") as error:
+    with pytest.raises(ValueError, match=rf"other settings \(.*{key}: .*start afresh") as error:
         _train(2, path, **{**BASES[base], **change})
     assert str(path) in str(error.value)
     assert torch.load(path, weights_only=True)["epoch"] == 1  # untouched
+
+
+def test_the_refusal_says_what_differs_in_words(one_epoch_checkpoints, tmp_path):
+    path = tmp_path / "run.pt"
+    for change, words in (
+        (
+            {"objective": partial(deep.iwelbo, num_samples=5)},
+            "objective: saved elbo, now partial(iwelbo, num_samples=5)",
+        ),
+        ({"lr": 1e-2}, "optimizer: lr saved 0.003, now 0.01"),
+        ({"x_train": X[:100]}, "x_train_hash: other images"),
+    ):
+        path.write_bytes(one_epoch_checkpoints["elbo"].read_bytes())
+        with pytest.raises(ValueError) as error:
+            _train(2, path, **{**BASES["elbo"], **change})
+        assert words in str(error.value)
 
 
 def test_a_resume_with_more_epochs_and_the_same_settings_is_allowed(one_epoch_checkpoints, tmp_path):
