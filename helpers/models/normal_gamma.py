@@ -47,6 +47,16 @@ def check_data(x: object) -> Tensor:
     return data
 
 
+def _check_draws(mu: object, tau: object) -> tuple[Tensor, Tensor]:
+    """mu and tau as float64 tensors; NaN is refused (it would come out as -inf or NaN, a silent wrong answer)."""
+    mu_t = as_tensor(mu, "mu", dtype=torch.float64)
+    tau_t = as_tensor(tau, "tau", dtype=torch.float64)
+    for value, name in ((mu_t, "mu"), (tau_t, "tau")):
+        if torch.isnan(value).any():
+            raise ValueError(f"{name} must not contain NaN (got {value.tolist()}); check how the draws were computed.")
+    return mu_t, tau_t
+
+
 @dataclass(frozen=True)
 class NormalGamma:
     """NormalGamma(mu0, lambda0, a0, b0): tau ~ Gamma(a0, rate b0), mu | tau ~ N(mu0, 1/(lambda0 tau)).
@@ -113,8 +123,7 @@ class NormalGamma:
     def log_prob(self, mu: object, tau: object) -> Tensor:
         """log NormalGamma(mu, tau) = log N(mu; mu0, 1/(lambda0 tau)) + log Gamma(tau; a0, rate b0), shape of the
         broadcast of ``mu`` and ``tau`` (e.g. (S,)); -inf where tau <= 0."""
-        mu_t = as_tensor(mu, "mu", dtype=torch.float64)
-        tau_t = as_tensor(tau, "tau", dtype=torch.float64)
+        mu_t, tau_t = _check_draws(mu, tau)
         positive = tau_t > 0
         safe_tau = torch.where(positive, tau_t, torch.ones_like(tau_t))
         log_normal = (
@@ -130,8 +139,7 @@ class NormalGamma:
         Uses sum_n (x_n - mu)^2 = sum_n (x_n - xbar)^2 + N (xbar - mu)^2, so the cost does not grow with S * N.
         """
         data = check_data(x)
-        mu_t = as_tensor(mu, "mu", dtype=torch.float64)
-        tau_t = as_tensor(tau, "tau", dtype=torch.float64)
+        mu_t, tau_t = _check_draws(mu, tau)
         n = data.numel()
         xbar = data.mean()
         sum_sq = ((data - xbar) ** 2).sum()

@@ -523,6 +523,13 @@ BAD = [
 ]
 
 BAD += [
+    (
+        "NormalGamma",
+        "log_joint at tau NaN",
+        lambda: PRIOR.log_joint(X_NG, torch.tensor(1.0), torch.tensor(NAN)),
+        ValueError,
+        "tau",
+    ),  # fmt: skip
     ("elbo", "generator int", lambda: deep.elbo(VAE, XV, generator=3), TypeError, "generator"),
     ("iwelbo", "generator str", lambda: deep.iwelbo(VAE, XV, 2, generator="g"), TypeError, "generator"),
     ("log_weights", "generator int", lambda: deep.log_weights(VAE, XV, generator=1), TypeError, "generator"),
