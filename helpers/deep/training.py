@@ -12,7 +12,8 @@ with t the fractional epoch (epoch + step / steps per epoch): KL annealing (:fun
 Randomness: ONE ``torch.Generator`` draws the shuffles, the dynamic binarization and the objective's noise; its
 state is checkpointed with the model and the optimizer, so a run stopped after any completed epoch and resumed
 with ``train(..., checkpoint=path)`` reproduces the uninterrupted run bit for bit (same settings, same device,
-same thread count).
+same thread count). The checkpoint records the settings that define the run (:mod:`helpers.deep.checkpoints`) and a
+resume under other ones is refused with a message that names what differs; only ``epochs`` may change.
 
 Usage::
 
