@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from helpers.common.validation import check_device
+
 ENV_VAR = "BOOK_SCALE"
 DEFAULT_SCALE = "standard"
 #: The presets, from smallest to largest: ``quick`` for ``make test``, ``standard`` for the website, ``full`` for
@@ -95,7 +97,7 @@ def get_device(prefer: str | None = None) -> torch.device:
     Every chapter runs the same code path on both devices.
     """
     if prefer is not None:
-        return torch.device(prefer)
+        return check_device(prefer, "device")
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from helpers.common.validation import check_unit_interval_values
+
 LOG_2PI = math.log(2.0 * math.pi)
 HALF_LOG_2PI = 0.5 * LOG_2PI
 
@@ -29,25 +31,36 @@ def normal_log_prob(z: Tensor, mu: Tensor | float, sigma: Tensor | float) -> Ten
     ``sigma`` is a standard deviation (not a variance). Kept as one expression, (z - mu) / sigma, so that autograd
     sees the dependence on mu and sigma (the path-derivative estimators detach them on purpose).
     """
+    if not isinstance(sigma, Tensor) and not sigma > 0:  # a float: checked (a tensor is not, on this hot path)
+        raise ValueError(f"sigma must be a standard deviation > 0 (got {sigma!r}).")
     log_sigma = torch.log(sigma) if isinstance(sigma, Tensor) else math.log(sigma)
     return (-0.5 * ((z - mu) / sigma).square() - log_sigma).sum(-1) - z.shape[-1] * HALF_LOG_2PI
 
 
 def standard_normal_log_prob(z: Tensor) -> Tensor:
-    """log N(z; 0, I) summed over the last axis: (..., D) -> (...)."""
+    """log N(z; 0, I) summed over the last axis: (..., D) -> (...).
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     return -0.5 * z.square().sum(-1) - z.shape[-1] * HALF_LOG_2PI
 
 
 def normal_log_prob_from_noise(eps: Tensor, log_sigma_sum: Tensor) -> Tensor:
     """log N(z; mu, diag sigma^2) at z = mu + sigma eps, summed over D, from the noise: -|eps|^2/2 - sum log sigma -
     D/2 log 2 pi. eps (..., D), ``log_sigma_sum`` = sum_d log sigma_d broadcastable to (...). Exact, and cheaper
-    than recomputing (z - mu) / sigma; its gradient reaches sigma through ``log_sigma_sum`` only (the score term)."""
+    than recomputing (z - mu) / sigma; its gradient reaches sigma through ``log_sigma_sum`` only (the score term).
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     return -0.5 * eps.square().sum(-1) - log_sigma_sum - eps.shape[-1] * HALF_LOG_2PI
 
 
 def normal_log_prob_log_var(x: Tensor, mean: Tensor, log_var: Tensor | float) -> Tensor:
     """log N(x; mean, diag exp(log_var)) summed over the last axis, the form a decoder with a (learned) log-variance
-    uses: x (B, P), mean and log_var (..., B, P) (or a float log-variance) -> (..., B)."""
+    uses: x (B, P), mean and log_var (..., B, P) (or a float log-variance) -> (..., B).
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     if isinstance(log_var, Tensor):
         return -0.5 * ((x - mean).square() * torch.exp(-log_var) + log_var).sum(-1) - x.shape[-1] * HALF_LOG_2PI
     return -0.5 * (x - mean).square().sum(-1) * math.exp(-log_var) - x.shape[-1] * (0.5 * log_var + HALF_LOG_2PI)
@@ -57,6 +70,8 @@ def gamma_log_prob(x: Tensor, shape: Tensor | float, rate: Tensor | float) -> Te
     """log Gamma(x; shape a, RATE b) = a log b - lgamma(a) + (a - 1) log x - b x, elementwise (broadcast).
 
     Rates, not scales: the mean is a / b. For x <= 0 the density is zero; this returns -inf there.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     a = torch.as_tensor(shape, dtype=x.dtype, device=x.device)
     b = torch.as_tensor(rate, dtype=x.dtype, device=x.device)
@@ -68,12 +83,14 @@ def gamma_log_prob(x: Tensor, shape: Tensor | float, rate: Tensor | float) -> Te
 
 def bernoulli_log_prob(x: Tensor, logits: Tensor) -> Tensor:
     """log Bernoulli(x; sigmoid(logits)) summed over the last axis, sum_p [x_p l_p - softplus(l_p)]:
-    x (B, P), logits (..., B, P) -> (..., B).
+    x (B, P), logits (..., B, P) -> (..., B); x outside [0, 1] raises ValueError (it is not a Bernoulli
+    observation, and the formula would return a value above 0).
 
     Exact for any finite logits (|l| = 1e4 included). x may hold intensities in [0, 1] (then it is minus the
     cross-entropy). Plain autograd operations, so any derivative works; ``helpers.deep`` has a faster fused kernel
     with the same values.
     """
+    check_unit_interval_values(x, "x")
     # torch's stable form of -(x l - softplus(l)), elementwise before the sum (no cancellation between two large
     # sums); its gradient is x - sigmoid(l) everywhere, l = 0 included
     return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)

@@ -16,6 +16,8 @@ import torch
 from scipy import integrate
 from torch import Tensor
 
+from helpers.common.validation import check_location_scale
+
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TAIL = 40.0  # in standard deviations: phi(40) ~ 1e-348 underflows to zero in float64
 
@@ -94,8 +96,10 @@ def normal_positive_log_moment(loc: Tensor, scale: Tensor) -> Tensor:
 
     The derivatives are themselves quadratures (differentiation under the integral sign over the fixed domain
     z > 0):  d/dloc = E[log z 1{z>0} (z - loc)/scale^2],  d/dscale = E[log z 1{z>0} ((z - loc)^2/scale^3 - 1/scale)].
-    Used by :meth:`helpers.GammaPoisson.exact_elbo` (chapter *Gradient estimators*).
+    Used by :meth:`helpers.GammaPoisson.exact_elbo` (chapter *Gradient estimators*). ``loc`` must be finite and
+    ``scale`` finite and > 0; integer tensors become floating and shapes broadcast (else ValueError).
     """
+    loc, scale = check_location_scale(loc, scale)
     return _PositiveLogMoment.apply(loc, scale)
 
 
@@ -107,7 +111,11 @@ def normal_positive_moments(loc: Tensor, scale: Tensor) -> dict[str, Tensor]:
       ``mean``   E[z 1{z>0}]                  = loc Phi(a) + scale phi(a)
       ``sq_dev`` E[(z - loc)^2 1{z>0}]        = scale^2 (Phi(a) - a phi(a))
       ``log``    E[log z 1{z>0}]              (quadrature, :func:`normal_positive_log_moment`)
+
+    ``loc`` must be finite and ``scale`` finite and > 0; integer tensors become floating, float16 becomes float32
+    and shapes broadcast (else ValueError naming the argument).
     """
+    loc, scale = check_location_scale(loc, scale)
     a = loc / scale
     mass = torch.special.ndtr(a)
     density = _INV_SQRT_2PI * torch.exp(-0.5 * a**2)

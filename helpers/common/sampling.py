@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor
 
-from helpers.common.validation import check_count, check_positive_number
+from helpers.common.validation import check_count, check_generator, check_positive_number
 
 
 def sample_gamma(shape: float, rate: float, num_samples: int, generator: torch.Generator | None = None) -> Tensor:
@@ -22,6 +22,7 @@ def sample_gamma(shape: float, rate: float, num_samples: int, generator: torch.G
     Gamma(a + 1) and multiplies by u^(1/a). Candidates are drawn in vectorized batches (no loop over draws).
     """
     s = check_count(num_samples, "num_samples")
+    check_generator(generator)
     a = check_positive_number(shape, "shape", hint="it is the Gamma shape, e.g. a_N; pass a value > 0")
     b = check_positive_number(rate, "rate", hint="it is the Gamma rate b_N (not its scale); pass a value > 0")
     boost = a < 1.0

@@ -11,11 +11,15 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from helpers.common.validation import as_tensor
+
 Z_95 = 1.959963984540054  # the 97.5% quantile of N(0, 1)
 
 
 def mean_and_se(values: Tensor, dim: int = 0) -> tuple[Tensor, Tensor]:
     """Sample mean and its standard error s / sqrt(n) along ``dim`` (s: the sample standard deviation, n >= 2)."""
+    if isinstance(values, (list, tuple)):
+        values = as_tensor(values, "values")
     n = values.shape[dim]
     if n < 2:
         raise ValueError(f"values needs at least 2 entries along dim={dim} for a standard error (got {n}).")
@@ -36,7 +40,10 @@ def variance_and_se(values: Tensor, dim: int = 0) -> tuple[Tensor, Tensor]:
 
 
 def z_scores(estimate: Tensor, se: Tensor, reference: Tensor) -> Tensor:
-    """(estimate - reference) / se, elementwise: how many standard errors an estimate is from a reference."""
+    """(estimate - reference) / se, elementwise: how many standard errors an estimate is from a reference.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     return (estimate - reference) / se
 
 
@@ -54,6 +61,8 @@ def interval_table(
         rows: label -> (estimate, standard error), each of shape (P,) for P named quantities.
         reference: (P,) deterministic reference values.
         names: P labels for the quantities (the table's rows).
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     labels = list(rows)
     width = max(12, *(len(label) + 2 for label in labels))
@@ -78,6 +87,8 @@ def total_variance_terms(draws: Tensor) -> Tensor:
 
     Term r is |g_r - gbar|^2 R / (R - 1); their mean is the unbiased sample trace of the covariance (the sum of
     the P coordinates' sample variances). Gradient variance in the course is always this trace.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     r = draws.shape[0]
     if draws.ndim != 2 or r < 2:
@@ -90,6 +101,8 @@ def total_variance_and_se(draws: Tensor) -> tuple[Tensor, Tensor]:
 
     The mean of :func:`total_variance_terms` and their standard error; the terms share the sample mean, a
     dependence of order 1/R that the SE ignores.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     return mean_and_se(total_variance_terms(draws))
 
@@ -99,6 +112,8 @@ def total_variance_from_pairs(first: Tensor, second: Tensor) -> Tensor:
 
     E[(1/2) |g - g'|^2] = tr Cov(g) exactly, and the R terms are independent, so :func:`mean_and_se` of them is the
     total variance with an exact standard error.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     if first.shape != second.shape or first.ndim != 2:
         raise ValueError(
@@ -112,6 +127,8 @@ def ratio_and_se(a: Tensor | float, se_a: Tensor | float, b: Tensor | float, se_
 
     Elementwise. When a and b come from the same draws and are positively correlated this SE is conservative (too
     wide); use :func:`paired_ratio_and_se` on the per-draw terms instead.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     r = a / b
     return r, abs(r) * ((se_a / a) ** 2 + (se_b / b) ** 2) ** 0.5
@@ -122,6 +139,8 @@ def paired_ratio_and_se(a: Tensor, b: Tensor) -> tuple[float, float]:
 
     With r = abar / bbar, the ratio's error is (abar - r bbar) / bbar to first order, so
     SE = sd(a - r b) / (sqrt(n) bbar): the pairing's correlation is used, not ignored.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     if a.shape != b.shape or a.ndim != 1 or a.numel() < 2:
         raise ValueError(

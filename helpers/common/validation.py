@@ -7,6 +7,7 @@ import math
 import numbers
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -90,7 +91,21 @@ def check_variational_params(loc: object, scale: object, dim: int) -> tuple[Tens
         hint="scale is a standard deviation; pass values > 0, or optimize log_scale and use scale = exp(log_scale)",
     )
     dtype = torch.promote_types(loc_t.dtype, scale_t.dtype)
+    if dtype in (torch.float16, torch.bfloat16):  # their range turns a log-density of -70 into -inf
+        dtype = torch.float32
     return loc_t.to(dtype), scale_t.to(dtype)
+
+
+def check_noise(eps: object, dim: int) -> Tensor:
+    """Raise ``TypeError`` unless ``eps`` is a floating tensor and ``ValueError`` unless its shape is (..., S, D) with
+    D = ``dim``: noise of shape (S, 1) would broadcast against (D,) parameters into a wrong answer."""
+    check_instance(eps, "eps", Tensor)
+    if eps.ndim < 2 or eps.shape[-1] != dim:
+        raise ValueError(
+            f"eps must have shape (..., S, {dim}), one standard normal draw per sample and latent dimension "
+            f"(got {tuple(eps.shape)}); draw it with estimators.draw_noise(num_samples, {dim})."
+        )
+    return eps
 
 
 def check_real(value: object, name: str, *, hint: str = "") -> float:
@@ -156,3 +171,98 @@ def check_unit_interval(x: object, name: str) -> Tensor:
             "scale pixels to [0, 1] first, e.g. x / 255."
         )
     return x
+
+
+def check_flag(value: object, name: str) -> bool:
+    """Return ``value``, raising ``TypeError`` naming ``name`` unless it is a bool (the string "no" is truthy, so a
+    string or a number is refused rather than silently switching the option on)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False (got the {type(value).__name__} {value!r}).")
+    return value
+
+
+def check_callable(value: object, name: str, *, how: str = "") -> object:
+    """Return ``value``, raising ``TypeError`` naming ``name`` unless it is callable."""
+    if not callable(value):
+        raise TypeError(f"{name} must be callable (got {type(value).__name__}){'; ' + how if how else ''}.")
+    return value
+
+
+def check_device(device: object, name: str = "device") -> torch.device:
+    """Return ``device`` as a ``torch.device``, raising ``TypeError`` for a wrong type and ``ValueError`` for an
+    unknown device or one this machine does not have (e.g. "cuda" without a GPU)."""
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"{name} must be a str or torch.device such as 'cpu' or 'cuda' (got {type(device).__name__}).")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ValueError(
+            f"{name} must name a torch device such as 'cpu', 'cuda' or 'cuda:0' (got {device!r})."
+        ) from None
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        raise ValueError(f"{name} is {device!r} but this machine has no such CUDA device; pass device='cpu'.")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"{name} must be 'cpu', 'cuda' or 'mps' (got {device!r}).")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name} is 'mps' but MPS is not available on this machine; pass device='cpu'.")
+    return dev
+
+
+def check_images(x: object, name: str) -> Tensor:
+    """Return ``x`` as a tensor: a numpy array or a tensor is accepted; anything else raises ``TypeError`` naming
+    ``name``; an empty set of images raises ``ValueError`` (an epoch over no data has no mean)."""
+    if not isinstance(x, Tensor):
+        if not isinstance(x, np.ndarray):
+            raise TypeError(
+                f"{name} must be a torch.Tensor or a numpy array of images (B, P) (got {type(x).__name__}); "
+                "convert with torch.as_tensor(...)."
+            )
+        x = torch.from_numpy(x)
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"{name} must hold at least one image (got shape {tuple(x.shape)}).")
+    return x
+
+
+def check_last_dim(tensor: object, name: str, size: int, *, what: str = "") -> Tensor:
+    """Return ``tensor`` (a floating tensor), raising ``TypeError`` when it is not a tensor and ``ValueError`` naming
+    ``name`` unless its last axis has ``size`` entries (a parameter vector of the wrong length is refused rather
+    than silently read in part)."""
+    check_instance(tensor, name, Tensor)
+    if tensor.ndim == 0 or tensor.shape[-1] != size:
+        raise ValueError(
+            f"{name} must have shape (..., {size}){' (' + what + ')' if what else ''} (got {tuple(tensor.shape)})."
+        )
+    return tensor
+
+
+def check_unit_interval_values(x: Tensor, name: str) -> Tensor:
+    """Raise ``ValueError`` naming ``name`` unless every entry of the tensor x is in [0, 1] (no NaN)."""
+    if torch.isnan(x).any() or (x < 0).any() or (x > 1).any():
+        raise ValueError(
+            f"{name} must have every entry in [0, 1] (got min {x.min().item():.4g}, max {x.max().item():.4g}); "
+            "a Bernoulli observation is 0 or 1 (or an intensity in between); scale pixels with x / 255."
+        )
+    return x
+
+
+def check_location_scale(loc: object, scale: object, *, dtype: torch.dtype | None = None) -> tuple[Tensor, Tensor]:
+    """``loc`` and ``scale`` of a Normal as floating tensors broadcast to one shape: loc finite, scale finite and > 0.
+
+    Integer tensors become floating; float16 and bfloat16 become float32 (their range turns moderate results into
+    inf); shapes that do not broadcast raise ``ValueError`` naming both arguments."""
+    loc_t, scale_t = as_tensor(loc, "loc", dtype=dtype), as_tensor(scale, "scale", dtype=dtype)
+    low_precision = (torch.float16, torch.bfloat16)
+    if loc_t.dtype in low_precision:
+        loc_t = loc_t.float()
+    if scale_t.dtype in low_precision:
+        scale_t = scale_t.float()
+    try:
+        loc_t, scale_t = torch.broadcast_tensors(loc_t, scale_t)
+    except RuntimeError:
+        raise ValueError(
+            f"loc and scale must have shapes that broadcast (got {tuple(loc_t.shape)} and {tuple(scale_t.shape)})."
+        ) from None
+    check_finite(loc_t, "loc")
+    check_positive(scale_t, "scale", hint="scale is a standard deviation; pass values > 0")
+    common = torch.promote_types(loc_t.dtype, scale_t.dtype)
+    return loc_t.to(common), scale_t.to(common)

@@ -42,7 +42,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from helpers.common.validation import check_choice, check_count, check_unit_interval
+from helpers.common.validation import (
+    check_choice,
+    check_count,
+    check_flag,
+    check_generator,
+    check_instance,
+    check_unit_interval,
+)
 
 DATA_ENV_VAR = "VI_COURSE_DATA"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +76,7 @@ class DatasetNotAvailableError(FileNotFoundError):
 def data_root(root: str | Path | None = None) -> Path:
     """The local data directory: ``root``, else ``$VI_COURSE_DATA``, else ``<repo>/data``."""
     if root is not None:
+        check_instance(root, "root", (str, Path), how="a directory such as 'data'")
         return Path(root).expanduser()
     from_env = os.environ.get(DATA_ENV_VAR)
     return Path(from_env).expanduser() if from_env else REPO_ROOT / "data"
@@ -211,6 +219,7 @@ def load_images(
     check_choice(split, "split", SPLITS)
     if limit is not None:
         limit = check_count(limit, "limit")
+    check_flag(download, "download")
     key = name.strip().lower()
     base = data_root(root)
     if key == "auto":
@@ -237,6 +246,7 @@ def binarize(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
     ``x`` (..., D) in [0, 1] -> a float tensor of 0s and 1s of the same shape, dtype and device; E[x_bin] = x.
     """
     check_unit_interval(x, "x")
+    check_generator(generator)
     return torch.bernoulli(x, generator=generator)
 
 

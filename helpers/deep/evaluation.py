@@ -13,7 +13,7 @@ from helpers.deep.vae import VAE
 
 @torch.no_grad()
 def _encoder_means_and_scales(model: VAE, x: Tensor, batch_size: int) -> tuple[Tensor, Tensor]:
-    model.check_input(x)
+    x = model.check_input(x)
     batch_size = check_count(batch_size, "batch_size")
     pairs = [model.encode(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
     return torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])

@@ -36,12 +36,15 @@ import torch
 from torch import Tensor
 
 from helpers.common.densities import normal_log_prob, normal_log_prob_from_noise, standard_normal_log_prob
-from helpers.common.validation import check_choice, check_count, check_nonnegative_number
+from helpers.common.validation import check_choice, check_count, check_flag, check_generator, check_nonnegative_number
 from helpers.deep.vae import VAE
 
 
 def standard_normal_kl(mu: Tensor, sigma: Tensor) -> Tensor:
-    """KL(N(mu, diag sigma^2) || N(0, I)) per dimension, 0.5 (mu^2 + sigma^2 - 1) - log sigma: (B, D) -> (B, D)."""
+    """KL(N(mu, diag sigma^2) || N(0, I)) per dimension, 0.5 (mu^2 + sigma^2 - 1) - log sigma: (B, D) -> (B, D).
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     return 0.5 * (mu.square() + sigma.square() - 1.0) - torch.log(sigma)
 
 
@@ -71,8 +74,10 @@ def log_weights(
 
     Differentiable (reparameterized). Chapter: *Importance-weighted bounds*.
     """
-    model.check_input(x)
+    x = model.check_input(x)
     num_samples = check_count(num_samples, "num_samples")
+    check_flag(path_derivative, "path_derivative")
+    check_generator(generator)
     log_px, log_pz, log_qz, _, _ = _draw(model, x, num_samples, generator, path_derivative)
     return log_px + log_pz - log_qz
 
@@ -95,10 +100,12 @@ def elbo(
     ``path_derivative=True`` (sticking the landing, Roeder et al. 2017) needs ``kl="monte-carlo"``.
     Differentiable. Chapters: *The variational autoencoder*, *Sticking the landing*.
     """
-    model.check_input(x)
+    x = model.check_input(x)
     num_samples = check_count(num_samples, "num_samples")
     check_choice(kl, "kl", ("analytic", "monte-carlo"))
     beta = check_nonnegative_number(beta, "beta", hint="beta = 1 is the ELBO")
+    check_flag(path_derivative, "path_derivative")
+    check_generator(generator)
     if path_derivative and kl == "analytic":
         raise ValueError(
             "path_derivative=True drops the score term of log q(z | x), which the closed-form KL does not have: "
@@ -145,9 +152,10 @@ def log_evidence(
     draws, not their distribution, depend on ``chunk_size``. Chapters: *The variational autoencoder*,
     *Importance-weighted bounds*.
     """
-    model.check_input(x)
+    x = model.check_input(x)
     num_samples = check_count(num_samples, "num_samples")
     chunk_size = check_count(chunk_size, "chunk_size")
+    check_generator(generator)
     samples_per_chunk = min(num_samples, chunk_size)
     points_per_chunk = max(1, chunk_size // samples_per_chunk)
     results = []

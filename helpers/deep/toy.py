@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from helpers.common.densities import normal_log_prob
-from helpers.common.validation import check_count, check_variational_params
+from helpers.common.validation import check_count, check_generator, check_variational_params
 from helpers.models.conjugate_gaussian import ConjugateGaussian
 
 
@@ -23,6 +23,8 @@ def gaussian_log_weights(model: ConjugateGaussian, loc: Tensor, scale: Tensor, e
     """log w = log p(x, z) - log q(z) at z = loc + scale * eps: eps (..., D) -> (...).
 
     The importance weights of the IWELBO (Burda et al. 2016). Chapter: *Importance-weighted bounds*.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     _check_q(loc, scale, model.dim)
     if eps.ndim < 1 or eps.shape[-1] != model.dim:
@@ -46,6 +48,7 @@ def gaussian_iwelbo(
     """
     num_samples = check_count(num_samples, "num_samples")
     num_repeats = check_count(num_repeats, "num_repeats")
+    check_generator(generator)
     eps = torch.randn((num_repeats, num_samples, model.dim), generator=generator, dtype=loc.dtype, device=loc.device)
     log_w = gaussian_log_weights(model, loc, scale, eps)  # (R, K)
     return torch.logsumexp(log_w, -1) - math.log(num_samples)
@@ -61,6 +64,8 @@ def elbo_gradient_terms(
     scale detached, so only the path derivative d f / d z * d z / d(loc, scale) remains (Roeder et al. 2017).
     Both have mean grad ELBO; at q = posterior the path derivative is exactly 0 for every draw.
     Chapter: *Sticking the landing*.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     _check_q(loc, scale, model.dim)
     if eps.ndim != 2 or eps.shape[-1] != model.dim:

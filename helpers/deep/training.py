@@ -12,7 +12,8 @@ with t the fractional epoch (epoch + step / steps per epoch): KL annealing (:fun
 Randomness: ONE ``torch.Generator`` draws the shuffles, the dynamic binarization and the objective's noise; its
 state is checkpointed with the model and the optimizer, so a run stopped after any completed epoch and resumed
 with ``train(..., checkpoint=path)`` reproduces the uninterrupted run bit for bit (same settings, same device,
-same thread count).
+same thread count). The checkpoint records the settings that define the run (:mod:`helpers.deep.checkpoints`) and a
+resume under other ones is refused with a message that names what differs; only ``epochs`` may change.
 
 Usage::
 
@@ -35,8 +36,26 @@ import torch
 from torch import Tensor, nn
 
 from helpers.common.config import get_device
-from helpers.common.validation import check_choice, check_count, check_generator, check_positive_number
-from helpers.deep.checkpoints import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
+from helpers.common.validation import (
+    check_callable,
+    check_choice,
+    check_count,
+    check_device,
+    check_flag,
+    check_generator,
+    check_images,
+    check_instance,
+    check_positive_number,
+)
+from helpers.deep.checkpoints import (
+    CHECKPOINT_FORMAT,
+    check_checkpoint_path,
+    data_hash,
+    describe_callable,
+    describe_optimizer,
+    load_checkpoint,
+    save_checkpoint,
+)
 from helpers.deep.data import fixed_binarization
 from helpers.deep.history import History
 
@@ -81,12 +100,24 @@ class _Run:
     x_train: Tensor
     x_test: Tensor | None
     test_objective: Objective
+    data: dict[str, str | None]  # hashes of the images as given (before any binarization), for the fingerprint
+
+
+def _as_images(x: object, name: str, model: nn.Module) -> Tensor:
+    """A numpy array becomes a tensor; floating images of another dtype (numpy's float64) take the model's."""
+    x = check_images(x, name)
+    param = next(iter(model.parameters()), None)
+    if param is not None and x.is_floating_point() and x.dtype != param.dtype:
+        x = x.to(param.dtype)
+    return x
 
 
 def _prepare(model, x_train, x_test, objective, test_objective, binarization, device, generator) -> _Run:
+    x_train = _as_images(x_train, "x_train", model)
+    x_test = None if x_test is None else _as_images(x_test, "x_test", model)
     if device is None:
         device = generator.device if generator is not None else get_device()
-    device = torch.device(device)
+    device = check_device(device)
     if generator is None:
         generator = torch.Generator(device=device).manual_seed(int(torch.randint(2**62, ()).item()))
     if generator.device.type != device.type:
@@ -105,11 +136,12 @@ def _prepare(model, x_train, x_test, objective, test_objective, binarization, de
             check(x_test, "x_test")
     if binarization is not None and ((x_train < 0).any() or (x_train > 1).any()):
         raise ValueError("x_train must be in [0, 1] to be binarized; scale pixels with x / 255.")
+    data = {"x_train_hash": data_hash(x_train), "x_test_hash": data_hash(x_test)}
     if binarization == "fixed":
         x_train = fixed_binarization(x_train, seed=TRAIN_BINARIZATION_SEED)
     if x_test is not None and binarization is not None:
         x_test = fixed_binarization(x_test, seed=TEST_BINARIZATION_SEED)
-    return _Run(device, generator, x_train, x_test, objective if test_objective is None else test_objective)
+    return _Run(device, generator, x_train, x_test, objective if test_objective is None else test_objective, data)
 
 
 def _sgd_epoch(model, opt, run: _Run, objective, *, epoch, batch_size, binarization, beta_schedule, lr, bar):
@@ -182,7 +214,8 @@ def train(
 
     Args:
         model: a :class:`helpers.deep.VAE` (or any module the objective accepts); moved to ``device``.
-        x_train: (N, P) float images (in [0, 1] when binarized or for a Bernoulli likelihood).
+        x_train: (N, P) float images (in [0, 1] when binarized or for a Bernoulli likelihood); a numpy array, or
+            floating images of another dtype (numpy's float64), are converted to the model's dtype.
         objective: ``objective(model, x_batch, *, generator[, beta]) -> (B,)``, maximized, e.g.
             ``deep.elbo`` or ``functools.partial(deep.iwelbo, num_samples=50)``.
         epochs: train until this many epochs are complete (counting those already in ``checkpoint``).
@@ -197,35 +230,65 @@ def train(
         beta_schedule: t -> beta, t the fractional epoch; when given, the objective is called with ``beta=``.
         optimizer: ``params -> torch.optim.Optimizer``; default ``torch.optim.Adam(params, lr=lr, fused=True)``
             (faster than the default on the CPU, benchmarks/RESULTS.md; the same updates up to rounding).
-        checkpoint: a file path. After every epoch the model, the optimizer, the generator state, the epoch and
-            the history are written there atomically; when the file exists, training resumes from it.
+        checkpoint: a file path, checked before training starts (its directory must exist and be writable). After
+            every epoch the model, the optimizer, the generator state, the epoch, the history and the run's
+            fingerprint (data hashes, batch sizes, binarization, objectives, beta schedule, optimizer and its
+            hyperparameters) are written there atomically; when the file exists, training resumes from it, and
+            refuses to when any of those settings differ (only ``epochs`` may change).
         device: default: ``generator``'s device when one is given, else :func:`helpers.get_device`.
         generator: draws every random number of the run (default: a new one seeded from torch's global RNG).
         progress: show a tqdm progress bar (one step per minibatch).
         callback: called as ``callback(epoch, model, history)`` after each epoch (its state is not checkpointed).
 
     Raises:
-        ValueError: bad arguments; a checkpoint from a different model; a non-finite loss (the message names
-            the step and suggests a lower learning rate).
+        TypeError: an argument of the wrong type (the message names it).
+        ValueError: bad arguments; an unusable checkpoint path; a corrupt checkpoint; a checkpoint from a different
+            model or from a run with other settings (the message names what differs); a non-finite loss (the
+            message names the step and suggests a lower learning rate).
         KeyboardInterrupt: re-raised after saying which epoch the checkpoint holds (at most the current epoch
             is lost).
     """
-    if not callable(objective):
-        raise ValueError("objective must be callable as objective(model, x_batch, generator=...) -> (B,) values.")
+    check_callable(
+        objective, "objective", how="objective(model, x_batch, generator=...) -> (B,) values, e.g. deep.elbo"
+    )
+    for value, name in ((test_objective, "test_objective"), (beta_schedule, "beta_schedule"),
+                        (optimizer, "optimizer"), (callback, "callback")):  # fmt: skip
+        if value is not None:
+            check_callable(value, name)
+    check_instance(model, "model", nn.Module, how="e.g. deep.VAE(784)")
     epochs = check_count(epochs, "epochs")
     batch_size = check_count(batch_size, "batch_size")
     test_batch_size = check_count(test_batch_size, "test_batch_size")
     lr = check_positive_number(lr, "lr", example="lr=1e-3")
     check_choice(binarization, "binarization", (None, "dynamic", "fixed"))
+    check_flag(progress, "progress")
     check_generator(generator)
+    path = None
+    if checkpoint is not None:
+        check_instance(checkpoint, "checkpoint", (str, Path), how="a file path such as 'runs/vae.pt'")
+        path = Path(checkpoint)
+        check_checkpoint_path(path)  # before training: a bad path must not cost an epoch and its History
     run = _prepare(model, x_train, x_test, objective, test_objective, binarization, device, generator)
 
     params = list(model.parameters())
     opt = optimizer(params) if optimizer is not None else _adam(params, lr)
+    if not isinstance(opt, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must return a torch.optim.Optimizer (got {type(opt).__name__}).")
+    fingerprint = {
+        "format": CHECKPOINT_FORMAT,
+        "model_config": getattr(model, "config", None),
+        **run.data,
+        "batch_size": batch_size,
+        "test_batch_size": test_batch_size if run.x_test is not None else None,
+        "binarization": binarization,
+        "objective": describe_callable(objective),
+        "test_objective": describe_callable(run.test_objective) if run.x_test is not None else None,
+        "beta_schedule": describe_callable(beta_schedule),
+        "optimizer": describe_optimizer(opt),
+    }
     history, start_epoch = History(), 0
-    path = Path(checkpoint) if checkpoint is not None else None
     if path is not None and path.exists():
-        start_epoch, history = load_checkpoint(path, model, opt, run.generator)
+        start_epoch, history = load_checkpoint(path, model, opt, run.generator, fingerprint)
         if start_epoch >= epochs:
             print(f"helpers.train: {path} already holds {start_epoch} epochs (asked for {epochs}); nothing to do.")
             return history
@@ -251,6 +314,7 @@ def train(
             if path is not None:
                 state = {
                     "format": CHECKPOINT_FORMAT,
+                    "fingerprint": fingerprint,
                     "model_config": getattr(model, "config", None),
                     "model": model.state_dict(),
                     "optimizer": opt.state_dict(),

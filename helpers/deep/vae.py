@@ -12,12 +12,20 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from helpers.common.densities import bernoulli_log_prob, normal_log_prob_log_var
-from helpers.common.validation import check_choice, check_count, check_positive_number, check_real
+from helpers.common.validation import (
+    check_choice,
+    check_count,
+    check_flag,
+    check_generator,
+    check_positive_number,
+    check_real,
+)
 from helpers.deep._kernels import BernoulliLogProb, LinearBernoulliLogProb
 
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian-learned")
@@ -102,7 +110,7 @@ class VAE(nn.Module):
         self.likelihood, self.sigma = likelihood, float(sigma)
         self.scale_activation, self.encoder_type = scale_activation, encoder
         self.min_log_var = min_log_var
-        self.fused_likelihood = bool(fused_likelihood)
+        self.fused_likelihood = check_flag(fused_likelihood, "fused_likelihood")
         #: everything that fixes the parameter shapes and meanings (checkpoints compare it)
         self.config = {
             "input_dim": input_dim,
@@ -128,14 +136,31 @@ class VAE(nn.Module):
         return f"likelihood={self.likelihood!r}, scale_activation={self.scale_activation!r}"
 
     def check_input(self, x: object, name: str = "x") -> Tensor:
-        """Raise ValueError naming ``name`` unless x is a finite float tensor (B, P) (in [0, 1] for Bernoulli)."""
-        if not isinstance(x, Tensor) or not x.is_floating_point():
-            raise ValueError(f"{name} must be a floating-point tensor of shape (B, {self.input_dim}).")
+        """Return x as a finite float tensor (B, P) in the model's dtype (in [0, 1] for Bernoulli), raising
+        ValueError naming ``name`` otherwise (TypeError when it is not a tensor or a numpy array). Floating images of
+        another dtype (numpy's float64) are converted to the dtype of the model's parameters."""
+        if isinstance(x, np.ndarray):
+            x = torch.from_numpy(x)
+        if not isinstance(x, Tensor):
+            raise TypeError(
+                f"{name} must be a floating-point tensor of shape (B, {self.input_dim}) (got {type(x).__name__}); "
+                "convert with torch.as_tensor(x, dtype=torch.float32)."
+            )
+        if not x.is_floating_point():
+            raise ValueError(
+                f"{name} must be a floating-point tensor of shape (B, {self.input_dim}) (got dtype {x.dtype}); "
+                "for 8-bit pixels pass x.float() / 255."
+            )
+        dtype = self.decoder[0].weight.dtype
+        if x.dtype != dtype:
+            x = x.to(dtype)
         if x.ndim != 2 or x.shape[1] != self.input_dim:
             raise ValueError(
                 f"{name} must have shape (B, {self.input_dim}) (got {tuple(x.shape)}); flatten images with "
                 "x.reshape(len(x), -1)."
             )
+        if len(x) == 0:
+            raise ValueError(f"{name} must hold at least one data point (got shape {tuple(x.shape)}).")
         if not torch.isfinite(x).all():
             raise ValueError(f"{name} contains NaN or inf; check how the data were loaded.")
         if self.likelihood == "bernoulli" and ((x < 0).any() or (x > 1).any()):
@@ -201,6 +226,8 @@ class VAE(nn.Module):
     def sample(self, num_images: int, *, mean: bool = True, generator: torch.Generator | None = None) -> Tensor:
         """Images from the model, (num_images, P): z ~ N(0, I), then E[x | z] (``mean=True``) or x ~ p(x | z)."""
         num_images = check_count(num_images, "num_images")
+        check_flag(mean, "mean")
+        check_generator(generator)
         weight = next(self.parameters())
         z = torch.randn((num_images, self.latent_dim), generator=generator, device=weight.device, dtype=weight.dtype)
         image = self.mean_image(z)

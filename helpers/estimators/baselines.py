@@ -19,7 +19,10 @@ from torch import Tensor
 
 
 def leave_one_out_baseline(weights: Tensor) -> Tensor:
-    """b_s = (sum_j w_j - w_s) / (S - 1), shape (..., S); independent of z_s, hence unbiased. Needs S >= 2."""
+    """b_s = (sum_j w_j - w_s) / (S - 1), shape (..., S); independent of z_s, hence unbiased. Needs S >= 2.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     num_samples = weights.shape[-1]
     if num_samples < 2:
         raise ValueError("the leave-one-out baseline needs num_samples >= 2; use control_variate='separate' for S = 1.")
@@ -28,10 +31,16 @@ def leave_one_out_baseline(weights: Tensor) -> Tensor:
 
 
 def same_draws_baseline(weights: Tensor) -> Tensor:
-    """b = (1/S) sum_j w_j from the same draws, shape (..., 1). Biased: E[g] = (1 - 1/S) grad ELBO."""
+    """b = (1/S) sum_j w_j from the same draws, shape (..., 1). Biased: E[g] = (1 - 1/S) grad ELBO.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     return weights.mean(-1, keepdim=True)
 
 
 def separate_draws_baseline(independent_weights: Tensor) -> Tensor:
-    """b = mean of weights computed on an independent batch of draws, shape (..., 1); unbiased."""
+    """b = mean of weights computed on an independent batch of draws, shape (..., 1); unbiased.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     return independent_weights.mean(-1, keepdim=True)

@@ -35,7 +35,15 @@ import torch
 from torch import Tensor
 
 from helpers.common.families import Family, get_family
-from helpers.common.validation import check_choice, check_count, check_generator, check_real, check_variational_params
+from helpers.common.validation import (
+    check_choice,
+    check_count,
+    check_flag,
+    check_generator,
+    check_noise,
+    check_real,
+    check_variational_params,
+)
 from helpers.estimators.baselines import leave_one_out_baseline, same_draws_baseline, separate_draws_baseline
 from helpers.estimators.support import warn_outside_support
 
@@ -62,6 +70,7 @@ def elbo_terms(model: LatentModel, loc: Tensor, scale: Tensor, eps: Tensor, fami
 
     Their mean over S is the Monte Carlo ELBO. Chapter: *Gradient estimators*, section "The Monte Carlo estimate".
     """
+    check_noise(eps, loc.shape[-1])
     q = get_family(family)
     z = q.transform(eps, loc, scale)
     return model.log_joint(z) - q.log_prob_from_noise(eps, z, loc, scale)
@@ -88,6 +97,7 @@ def score_function_terms(
     Returns:
         (terms for loc, terms for scale).
     """
+    check_noise(eps, loc.shape[-1])
     q = get_family(family)
     z = q.transform(eps, loc, scale)
     weights = model.log_joint(z) - q.log_prob_from_noise(eps, z, loc, scale)  # (..., S)
@@ -111,6 +121,8 @@ def reparameterization_terms(
     (Roeder et al. 2017). Kingma & Welling (2014); Rezende et al. (2014). Chapter: *Gradient estimators*,
     "The reparameterization estimator". Needs d log p/dz, so ``model.grad_log_joint``.
     """
+    check_noise(eps, loc.shape[-1])
+    check_flag(path_derivative, "path_derivative")
     q = get_family(family)
     z = q.transform(eps, loc, scale)
     d_log_p = model.grad_log_joint(z)  # (..., S, D); NaN outside the support
@@ -160,6 +172,7 @@ def baseline_for(
 
 def separate_noise(baseline: BaselineChoice, eps: Tensor, generator: torch.Generator | None) -> Tensor | None:
     """The independent noise batch a ``"separate"`` baseline needs (None for every other baseline)."""
+    check_baseline(baseline)
     if baseline != "separate":
         return None
     return torch.randn(eps.shape, generator=generator, dtype=eps.dtype, device=eps.device)
@@ -186,6 +199,9 @@ def draw_noise(
     device: torch.device | str | None = None,
 ) -> Tensor:
     """Standard normal noise eps of shape (S, D), or (R, S, D) with ``num_repeats=R``."""
+    num_samples, dim = check_count(num_samples, "num_samples"), check_count(dim, "dim")
+    num_repeats = None if num_repeats is None else check_count(num_repeats, "num_repeats")
+    check_generator(generator)
     shape = (num_samples, dim) if num_repeats is None else (num_repeats, num_samples, dim)
     if generator is not None and device is None:
         device = generator.device
@@ -338,6 +354,17 @@ def repeated_estimates(
     num_repeats = check_count(num_repeats, "num_repeats")
     check_choice(estimator, "estimator", ("elbo", "score_function", "reparameterization"))
     check_baseline(baseline)
+    check_flag(path_derivative, "path_derivative")
+    if baseline is not None and estimator != "score_function":
+        raise ValueError(
+            f"baseline={baseline!r} applies to the score-function estimator only (got estimator={estimator!r}, "
+            "which would ignore it); pass estimator='score_function' or baseline=None."
+        )
+    if path_derivative and estimator != "reparameterization":
+        raise ValueError(
+            f"path_derivative=True applies to the reparameterization estimator only (got estimator={estimator!r}, "
+            "which would ignore it); pass estimator='reparameterization' or path_derivative=False."
+        )
     per_chunk = max(1, check_count(chunk_draws, "chunk_draws") // num_samples)
     values, outside = [], []
     q = get_family(family)

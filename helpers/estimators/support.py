@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import warnings
 
+from helpers.common.validation import check_count
+
 
 class SupportWarning(UserWarning):
     """Draws of q fell where the model's density is zero (log p = -inf); they were counted, not dropped."""
@@ -24,6 +26,10 @@ def warn_outside_support(num_outside: int, num_draws: int, where: str, support: 
         stacklevel: counted from the function that calls this one (1: that function, 2: its caller, ...),
             chosen so that the warning points at the user's line.
     """
+    num_draws = check_count(num_draws, "num_draws", minimum=0)
+    num_outside = check_count(num_outside, "num_outside", minimum=0)
+    if num_outside > num_draws:
+        raise ValueError(f"num_outside must be at most num_draws (got {num_outside} of {num_draws}).")
     if num_outside:
         warnings.warn(
             f"{where}: {num_outside} of {num_draws} draws of q fell outside the support of p ({support}), "

@@ -20,7 +20,14 @@ import torch
 from torch import Tensor
 
 from helpers.common.sampling import sample_gamma
-from helpers.common.validation import as_tensor, check_finite, check_positive
+from helpers.common.validation import (
+    as_tensor,
+    check_count,
+    check_finite,
+    check_generator,
+    check_last_dim,
+    check_positive,
+)
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -47,6 +54,8 @@ class HierarchicalModel:
     @classmethod
     def simulate(cls, num_groups: int, per_group: int, generator: torch.Generator | None = None) -> HierarchicalModel:
         """Data from the model with w_1 = 1, w_2 = 0.5, v = 4 (noise sd 0.5) and t_kn ~ N(0, 1)."""
+        num_groups, per_group = check_count(num_groups, "num_groups"), check_count(per_group, "per_group")
+        check_generator(generator)
         t = torch.randn((num_groups, per_group), dtype=torch.float64, generator=generator)
         z = 1.0 + torch.randn((num_groups, 1), dtype=torch.float64, generator=generator)
         y = z + 0.5 * t + 0.5 * torch.randn((num_groups, per_group), dtype=torch.float64, generator=generator)
@@ -59,6 +68,11 @@ class HierarchicalModel:
     @property
     def num_params(self) -> int:
         return 2 * (self.num_groups + 2) + 2
+
+    def check_theta(self, theta: object) -> Tensor:
+        """Raise ValueError unless theta has P = 2 (K + 2) + 2 entries on its last axis (TypeError: not a tensor)."""
+        what = f"P = 2 (K + 2) + 2 = {self.num_params} for K = {self.num_groups} groups; see init()"
+        return check_last_dim(theta, "theta", self.num_params, what=what)
 
     def blanket(self) -> Tensor:
         """(G, F) bool: factor f contains latent group g (the groups' Markov blankets, see the module docstring)."""
@@ -76,7 +90,10 @@ class HierarchicalModel:
     # -------------------------------------------------------------------------------------- per-draw pieces
     def sample(self, theta: Tensor, num_samples: int, generator: torch.Generator | None = None):
         """Draws of (normals (S, K + 2) = (w_1, w_2, z_1..z_K), v (S,)) from q_theta."""
+        self.check_theta(theta)
 
+        num_samples = check_count(num_samples, "num_samples")
+        check_generator(generator)
         k = self.num_groups
         loc, scale = theta[: k + 2], theta[k + 2 : 2 * k + 4].exp()
         eps = torch.randn((num_samples, k + 2), dtype=torch.float64, generator=generator)
@@ -98,6 +115,7 @@ class HierarchicalModel:
 
     def log_q_groups(self, theta: Tensor, normals: Tensor, v: Tensor) -> Tensor:
         """log q_g at each draw, shape (S, G), groups (w_1, w_2, z_1..z_K, v)."""
+        self.check_theta(theta)
         k = self.num_groups
         loc, log_scale = theta[: k + 2], theta[k + 2 : 2 * k + 4]
         log_q_normal = -0.5 * LOG_2PI - log_scale - 0.5 * ((normals - loc) / log_scale.exp()) ** 2
@@ -108,6 +126,7 @@ class HierarchicalModel:
     def score(self, theta: Tensor, normals: Tensor, v: Tensor) -> Tensor:
         """grad_theta log q at each draw, shape (S, P): (x - m)/s^2 for m, ((x - m)^2/s^2 - 1) for log s,
         alpha (log beta - digamma(alpha) + log v) for log alpha and alpha - beta v for log beta."""
+        self.check_theta(theta)
         k = self.num_groups
         loc, scale = theta[: k + 2], theta[k + 2 : 2 * k + 4].exp()
         std = (normals - loc) / scale
@@ -118,6 +137,7 @@ class HierarchicalModel:
     # -------------------------------------------------------------------------------------- exact reference
     def exact_elbo(self, theta: Tensor) -> Tensor:
         """The ELBO of q_theta in closed form (Gaussian and Gamma moments); theta of shape (..., P) -> (...)."""
+        self.check_theta(theta)
         k = self.num_groups
         m, log_s = theta[..., : k + 2], theta[..., k + 2 : 2 * k + 4]
         var = torch.exp(2.0 * log_s)

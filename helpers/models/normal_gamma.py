@@ -28,13 +28,33 @@ from helpers.common.densities import LOG_2PI, gamma_log_prob
 from helpers.common.sampling import sample_gamma
 from helpers.common.validation import as_tensor, check_count, check_finite, check_positive, check_real
 
+_LARGEST_X = 1e100
+
 
 def check_data(x: object) -> Tensor:
-    """x as a float64 tensor (N,), raising ValueError unless it is a non-empty finite 1-D sequence."""
+    """x as a float64 tensor (N,), raising ValueError unless it is a non-empty finite 1-D sequence whose squares and
+    their sum are finite in float64 (|x| up to 1e100: the updates multiply sums of squares by precisions)."""
     data = as_tensor(x, "x", dtype=torch.float64)
     if data.ndim != 1 or data.numel() == 0:
         raise ValueError(f"x must be a non-empty 1-D sequence of observations (got shape {tuple(data.shape)}).")
-    return check_finite(data, "x")
+    check_finite(data, "x")
+    largest = float(data.abs().max())
+    if largest > _LARGEST_X:
+        raise ValueError(
+            f"x has an observation of size {largest:.3g}, beyond {_LARGEST_X:.0e}: its square and the sums of "
+            "squares in the updates overflow float64; rescale the data first (e.g. (x - x.mean()) / x.std())."
+        )
+    return data
+
+
+def _check_draws(mu: object, tau: object) -> tuple[Tensor, Tensor]:
+    """mu and tau as float64 tensors; NaN is refused (it would come out as -inf or NaN, a silent wrong answer)."""
+    mu_t = as_tensor(mu, "mu", dtype=torch.float64)
+    tau_t = as_tensor(tau, "tau", dtype=torch.float64)
+    for value, name in ((mu_t, "mu"), (tau_t, "tau")):
+        if torch.isnan(value).any():
+            raise ValueError(f"{name} must not contain NaN (got {value.tolist()}); check how the draws were computed.")
+    return mu_t, tau_t
 
 
 @dataclass(frozen=True)
@@ -103,8 +123,7 @@ class NormalGamma:
     def log_prob(self, mu: object, tau: object) -> Tensor:
         """log NormalGamma(mu, tau) = log N(mu; mu0, 1/(lambda0 tau)) + log Gamma(tau; a0, rate b0), shape of the
         broadcast of ``mu`` and ``tau`` (e.g. (S,)); -inf where tau <= 0."""
-        mu_t = as_tensor(mu, "mu", dtype=torch.float64)
-        tau_t = as_tensor(tau, "tau", dtype=torch.float64)
+        mu_t, tau_t = _check_draws(mu, tau)
         positive = tau_t > 0
         safe_tau = torch.where(positive, tau_t, torch.ones_like(tau_t))
         log_normal = (
@@ -120,8 +139,7 @@ class NormalGamma:
         Uses sum_n (x_n - mu)^2 = sum_n (x_n - xbar)^2 + N (xbar - mu)^2, so the cost does not grow with S * N.
         """
         data = check_data(x)
-        mu_t = as_tensor(mu, "mu", dtype=torch.float64)
-        tau_t = as_tensor(tau, "tau", dtype=torch.float64)
+        mu_t, tau_t = _check_draws(mu, tau)
         n = data.numel()
         xbar = data.mean()
         sum_sq = ((data - xbar) ** 2).sum()

@@ -33,7 +33,7 @@ from torch import Tensor
 
 from helpers.common.densities import LOG_2PI
 from helpers.common.sampling import sample_gamma
-from helpers.common.validation import check_choice, check_count, check_positive_number
+from helpers.common.validation import check_count, check_flag, check_positive_number
 from helpers.models.normal_gamma import NormalGamma, check_data
 from helpers.vi.cavi import check_prior
 from helpers.vi.meanfield import NormalGammaQ, check_q_params, from_unconstrained, to_unconstrained
@@ -72,6 +72,8 @@ def log_joint_factors(data: NormalGammaData, prior: NormalGamma, mu: Tensor, tau
        1/2 (log lambda_0 + log tau - log 2 pi) - lambda_0 tau (mu - mu_0)^2 / 2,
        a_0 log b_0 - lgamma(a_0) + (a_0 - 1) log tau - b_0 tau].
     Their sum equals ``prior.log_joint(x, mu, tau)``.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     log_tau = torch.log(tau)
     lik = 0.5 * data.n * (log_tau - LOG_2PI) - 0.5 * tau * (data.sum_sq + data.n * (data.xbar - mu) ** 2)
@@ -98,6 +100,8 @@ def rao_blackwellized_weights(log_p_factors: Tensor, log_q_groups: Tensor, blank
         blanket: (G, F) bool, True where factor f contains z_g (z_g's Markov blanket: its own prior, its
             children's likelihoods). Factors without z_g, and the other groups' log q, are left out: under a
             mean-field q their product with the score of q_g has expectation zero (Ranganath et al. 2014, eq. 5).
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     if blanket.shape != (log_q_groups.shape[-1], log_p_factors.shape[-1]):
         raise ValueError(
@@ -121,6 +125,8 @@ def control_variate_coefficients(terms: Tensor, scores: Tensor, coefficient: Coe
     Ranganath et al. (2014), section 3.2, pool the ratio over the parameters of each latent variable; one coefficient
     per parameter is the finer variant (its optimum is at least as good for every coordinate). Chapter *Black-box VI*,
     "Control variates".
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     _check_coefficient(coefficient, allow_none=False)
     num = terms.shape[0]
@@ -150,6 +156,8 @@ def bbvi_terms(scores: Tensor, weights: Tensor, coefficient: Coefficient = None)
             demonstration): subtracts the control variate a_d h_d, a_d from :func:`control_variate_coefficients`.
             E[h_d] = 0, so any a_d independent of z_s leaves the mean unchanged.
     Ranganath et al. (2014), Algorithm 1 and section 3.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     _check_coefficient(coefficient)
     w = weights[:, None] if weights.ndim == 1 else weights
@@ -184,6 +192,8 @@ def step_sizes(grad_sq_sum: Tensor, t: int, step_size: float, decay: float, eps:
     With decay = 1/2 this is AdaGrad, step_size / sqrt(G_t) (Duchi et al. 2011), as in Ranganath et al. (2014).
     With 1/2 < decay <= 1 and G_t / t converging to a finite positive limit (the gradient's second moment), the
     sequence satisfies Robbins and Monro's conditions sum rho_t = infinity, sum rho_t^2 < infinity.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     return step_size * t ** (-decay) / (torch.sqrt(grad_sq_sum / t) + eps)
 
@@ -204,6 +214,11 @@ def run_bbvi(
         gradient: (theta, generator) -> (g (P,), w (S,)): an unbiased estimate of grad_theta ELBO and the
             log-weights of its draws (for the ELBO trace).
         num_iters: T.
+
+    Raises:
+        ValueError: the run diverged: a non-finite gradient, parameter or ELBO estimate, a gradient that fails at
+            the new parameters, or an ELBO estimate 1000 times worse than at the start (the message names the step
+            and suggests a smaller ``step_size``).
     """
     num_iters = check_count(num_iters, "num_iters")
     if not (0.5 <= decay <= 1.0):
@@ -215,14 +230,35 @@ def run_bbvi(
     elbo_se = torch.empty(num_iters, dtype=theta.dtype)
     thetas[0] = theta
     grad_sq_sum = torch.zeros_like(theta)
+    floor = math.nan  # the ELBO below which the run counts as diverged: 1000 times worse than at the start
     for t in range(1, num_iters + 1):
-        g, w = gradient(theta, generator)
+        try:
+            g, w = gradient(theta, generator)
+        except (ValueError, OverflowError) as error:
+            if t == 1:
+                raise
+            raise _diverged(t, num_iters, step_size, f"the gradient failed at the new parameters ({error})") from None
         grad_sq_sum += g * g
         theta = theta + step_sizes(grad_sq_sum, t, step_size, decay) * g
         thetas[t] = theta
         elbo[t - 1] = w.mean()
         elbo_se[t - 1] = w.std() / math.sqrt(w.numel())
+        value = float(elbo[t - 1])
+        if t == 1 and math.isfinite(value):
+            floor = value - 1e3 * (1.0 + abs(value))
+        if not (torch.isfinite(g).all() and torch.isfinite(theta).all()):
+            raise _diverged(t, num_iters, step_size, f"the gradient or the parameters are not finite (theta {theta})")
+        if not math.isfinite(value) or value < floor:
+            what = f"the ELBO estimate is {value:.4g} (it was {float(elbo[0]):.4g} at step 1)"
+            raise _diverged(t, num_iters, step_size, what)
     return BBVITrace(theta=thetas, elbo=elbo, elbo_se=elbo_se)
+
+
+def _diverged(t: int, num_iters: int, step_size: float, what: str) -> ValueError:
+    return ValueError(
+        f"BBVI diverged at step {t} of {num_iters}: {what}. Lower the step size (step_size={step_size:g}; try "
+        f"{step_size / 10:g}), raise decay, or start closer to the optimum (init=)."
+    )
 
 
 # ------------------------------------------------------------------------------------------ Normal-Gamma
@@ -243,6 +279,8 @@ def normal_gamma_gradient(
     :func:`log_joint_factors`, :func:`~helpers.vi.log_q_parts`, :func:`~helpers.vi.unconstrained_q_score` and
     :func:`bbvi_terms`
     (the tests check it), written with float parameters and few tensor operations because it runs at every step.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     mu_n, log_lambda, log_a, log_b = theta.tolist()
     lambda_n, a_n, b_n = math.exp(log_lambda), math.exp(log_a), math.exp(log_b)
@@ -306,6 +344,7 @@ class BBVIFit(NormalGammaQ):
 
 def default_init(x: object, prior: NormalGamma) -> Tensor:
     """The starting q: q(mu) = N(mu_0, 1) and q(tau) = Gamma(a_0, b_0), the prior's own tau marginal; (4,)."""
+    check_prior(prior)
     return torch.tensor([prior.mu0, 1.0, prior.a0, prior.b0], dtype=torch.float64)
 
 
@@ -346,7 +385,8 @@ def bbvi_normal_gamma(
     check_prior(prior)
     data = NormalGammaData.from_x(x)
     num_samples = check_count(num_samples, "num_samples", minimum=3)
-    check_choice(control_variate, "control_variate", (True, False))
+    check_flag(control_variate, "control_variate")
+    check_flag(rao_blackwellize, "rao_blackwellize")
     _check_coefficient(coefficient, allow_none=False)
     cv: Coefficient = coefficient if control_variate else None
     omega0 = default_init(x, prior) if init is None else check_q_params(init)
@@ -383,6 +423,7 @@ def grouped_gradient(
     :class:`helpers.models.hierarchical.HierarchicalModel` does. With ``rao_blackwellize`` each parameter's
     weight keeps only its group's Markov-blanket factors and its own log q (:func:`rao_blackwellized_weights`).
     """
+    check_flag(rao_blackwellize, "rao_blackwellize")
     draws = model.sample(theta, num_samples, generator)
     factors = model.log_factors(*draws)  # (S, F)
     log_q_groups = model.log_q_groups(theta, *draws)  # (S, G)

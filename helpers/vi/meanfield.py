@@ -22,7 +22,15 @@ from torch import Tensor
 
 from helpers.common.densities import LOG_2PI
 from helpers.common.sampling import sample_gamma
-from helpers.common.validation import as_tensor, check_choice, check_count, check_finite, check_positive, check_shape
+from helpers.common.validation import (
+    as_tensor,
+    check_choice,
+    check_count,
+    check_finite,
+    check_generator,
+    check_positive,
+    check_shape,
+)
 
 PARAM_NAMES = ("mu_N", "lambda_N", "a_N", "b_N")
 
@@ -61,6 +69,7 @@ def sample_q(params: Tensor, num_samples: int, generator: torch.Generator | None
     """Draws (mu, tau), each (S,), from q(mu) q(tau) = N(mu_N, 1/lambda_N) Gamma(a_N, rate b_N); params (4,)."""
     mu_n, lambda_n, a_n, b_n = (float(v) for v in params)
     s = check_count(num_samples, "num_samples")
+    check_generator(generator)
     mu = mu_n + torch.randn(s, dtype=torch.float64, generator=generator) / math.sqrt(lambda_n)
     return mu, sample_gamma(a_n, b_n, s, generator)
 
@@ -70,6 +79,8 @@ def log_q_parts(mu: Tensor, tau: Tensor, params: Tensor) -> tuple[Tensor, Tensor
 
     log q(mu)  = 1/2 log lambda_N - 1/2 log 2 pi - lambda_N (mu - mu_N)^2 / 2,
     log q(tau) = a_N log b_N - lgamma(a_N) + (a_N - 1) log tau - b_N tau.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     mu_n, lambda_n, a_n, b_n = params.unbind(-1)
     log_q_mu = 0.5 * (torch.log(lambda_n) - LOG_2PI) - 0.5 * lambda_n * (mu - mu_n) ** 2
@@ -78,7 +89,10 @@ def log_q_parts(mu: Tensor, tau: Tensor, params: Tensor) -> tuple[Tensor, Tensor
 
 
 def log_q(mu: Tensor, tau: Tensor, params: Tensor) -> Tensor:
-    """log q(mu, tau) = log q(mu) + log q(tau), shape (S,); see :func:`log_q_parts`."""
+    """log q(mu, tau) = log q(mu) + log q(tau), shape (S,); see :func:`log_q_parts`.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     log_q_mu, log_q_tau = log_q_parts(mu, tau, params)
     return log_q_mu + log_q_tau
 
@@ -91,6 +105,8 @@ def q_score(mu: Tensor, tau: Tensor, params: Tensor, parameterization: str = "pr
     sd (omega = (mu_N, sigma_N, a_N, b_N), q(mu) = N(mu_N, sigma_N^2)):
         (mu - mu_N) / sigma_N^2,   -1/sigma_N + (mu - mu_N)^2 / sigma_N^3,   (the same two Gamma columns).
     Chapter *Black-box VI*, "The score of the Normal-Gamma family" (checked there against autograd).
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     _names(parameterization)
     mu_n, second, a_n, b_n = params.unbind(-1)
@@ -105,17 +121,26 @@ def q_score(mu: Tensor, tau: Tensor, params: Tensor, parameterization: str = "pr
 
 
 def to_unconstrained(params: Tensor) -> Tensor:
-    """omega = (mu_N, lambda_N, a_N, b_N) -> theta = (mu_N, log lambda_N, log a_N, log b_N), shape (..., 4)."""
+    """omega = (mu_N, lambda_N, a_N, b_N) -> theta = (mu_N, log lambda_N, log a_N, log b_N), shape (..., 4).
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     return torch.cat([params[..., :1], torch.log(params[..., 1:])], dim=-1)
 
 
 def from_unconstrained(theta: Tensor) -> Tensor:
-    """theta = (mu_N, log lambda_N, log a_N, log b_N) -> omega, shape (..., 4)."""
+    """theta = (mu_N, log lambda_N, log a_N, log b_N) -> omega, shape (..., 4).
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     return torch.cat([theta[..., :1], torch.exp(theta[..., 1:])], dim=-1)
 
 
 def unconstrained_q_score(mu: Tensor, tau: Tensor, params: Tensor) -> Tensor:
-    """grad_theta log q, (S, 4): by the chain rule d/d log c = c d/dc, so the score times (1, lambda_N, a_N, b_N)."""
+    """grad_theta log q, (S, 4): by the chain rule d/d log c = c d/dc, so the score times (1, lambda_N, a_N, b_N).
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     jacobian = torch.cat([torch.ones_like(params[..., :1]), params[..., 1:]], dim=-1)
     return q_score(mu, tau, params) * jacobian
 

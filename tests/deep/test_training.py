@@ -3,6 +3,7 @@ the objective sees beta, errors are clear."""
 
 from __future__ import annotations
 
+import os
 from functools import partial
 
 import pytest
@@ -74,7 +75,9 @@ def test_an_interrupt_mid_epoch_loses_at_most_that_epoch(tmp_path, capsys):
         run(4, checkpoint=path, objective=interrupted, test_objective=partial(deep.iwelbo, num_samples=3))
     assert "interrupted during epoch 3" in capsys.readouterr().err
     assert torch.load(path, weights_only=True)["epoch"] == 2
-    assert_same_run(run(4, checkpoint=path), run(4))
+    # resumed with the same objective (its counter is past the interrupt now): the checkpoint's fingerprint matches
+    resumed = run(4, checkpoint=path, objective=interrupted, test_objective=partial(deep.iwelbo, num_samples=3))
+    assert_same_run(resumed, run(4))
 
 
 def test_a_finished_checkpoint_returns_its_history(tmp_path, capsys):
@@ -142,13 +145,256 @@ def test_bad_arguments_are_named():
         ({"lr": -1.0}, "lr"),
         ({"lr": float("nan")}, "lr"),
         ({"binarization": "sometimes"}, "binarization"),
-        ({"objective": None}, "objective must be callable"),
+        ({"device": "gpu"}, "device"),
     ):
         with pytest.raises(ValueError, match=match):
             deep.train(model, X, **{**kwargs, **bad})
+    for bad, match in (
+        ({"objective": None}, "objective must be callable"),
+        ({"beta_schedule": 0.5}, "beta_schedule must be callable"),
+        ({"generator": 0}, "generator must be a torch.Generator"),
+        ({"progress": "no"}, "progress must be True or False"),
+        ({"device": 0}, "device must be a str"),
+        ({"checkpoint": 3}, "checkpoint must be a str or Path"),
+    ):
+        with pytest.raises(TypeError, match=match):
+            deep.train(model, X, **{**kwargs, **bad})
+    with pytest.raises(TypeError, match="x_train must be a torch.Tensor or a numpy array"):
+        deep.train(model, X.tolist(), **kwargs)
+    for empty, name in ((X[:0], "x_train"), (X_TEST[:0], "x_test")):
+        with pytest.raises(ValueError, match=f"{name} must hold at least one image"):
+            deep.train(model, X if name == "x_test" else empty, x_test=empty if name == "x_test" else None, **kwargs)
     with pytest.raises(ValueError, match=r"x_train must be in \[0, 1\]"):
         deep.train(model, X * 16, **kwargs)
     with pytest.raises(ValueError, match=r"x_train must have shape \(B, 64\)"):
         deep.train(model, X[:, :10], **kwargs)
     with pytest.raises(ValueError, match="one value per data point"):
         deep.train(model, X, **{**kwargs, "objective": lambda m, x, generator: deep.elbo(m, x).mean()})
+
+
+def test_numpy_and_float64_images_train_as_float32():
+    as_numpy = X.double().numpy()  # numpy's default dtype
+    model_np, hist_np = small_model(), None
+    hist_np = deep.train(model_np, as_numpy, objective=deep.elbo, epochs=1, batch_size=32, device="cpu",
+                         generator=generator(3), progress=False, x_test=X_TEST.double())  # fmt: skip
+    model_t = small_model()
+    hist_t = deep.train(model_t, X, objective=deep.elbo, epochs=1, batch_size=32, device="cpu",
+                        generator=generator(3), progress=False, x_test=X_TEST)  # fmt: skip
+    assert_same_run((model_np, hist_np), (model_t, hist_t))
+    assert deep.elbo(model_t, X.double()[:4]).dtype == torch.float32
+
+
+# ------------------------------------------------------------------------------- resuming under other settings
+OTHER_X = X.flip(0)
+#: (what changed, the train keywords of the resumed run, the fingerprint key the refusal must name)
+CHANGED_SETTINGS = [
+    ("batch size", {"batch_size": 16}, "batch_size"),
+    ("objective ELBO -> IWELBO", {"objective": partial(deep.iwelbo, num_samples=5)}, "objective"),
+    ("IWELBO K=3 -> K=5", {"objective": partial(deep.iwelbo, num_samples=5), "_base": "iwelbo3"}, "objective"),
+    ("analytic -> Monte Carlo KL", {"objective": partial(deep.elbo, kl="monte-carlo")}, "objective"),
+    ("binarization dynamic -> fixed", {"binarization": "fixed"}, "binarization"),
+    ("binarization dynamic -> none", {"binarization": None}, "binarization"),
+    ("other training images", {"x_train": OTHER_X}, "x_train_hash"),
+    ("fewer training images", {"x_train": X[:100]}, "x_train_hash"),
+    ("other test images", {"x_test": X_TEST[:20]}, "x_test_hash"),
+    ("test set removed", {"x_test": None}, "x_test_hash"),
+    ("test objective", {"test_objective": partial(deep.iwelbo, num_samples=3)}, "test_objective"),
+    ("test batch size", {"test_batch_size": 7}, "test_batch_size"),
+    ("beta schedule added", {"beta_schedule": deep.linear_beta(2.0)}, "beta_schedule"),
+    ("beta schedule warm-up 2 -> 3", {"beta_schedule": deep.linear_beta(3.0), "_base": "linear2"}, "beta_schedule"),
+    ("learning rate", {"lr": 1e-2}, "optimizer"),
+    ("optimizer Adam -> SGD", {"optimizer": lambda p: torch.optim.SGD(p, lr=1e-3)}, "optimizer"),
+]
+BASES = {
+    "elbo": {"objective": deep.elbo},
+    "iwelbo3": {"objective": partial(deep.iwelbo, num_samples=3)},
+    "linear2": {"objective": deep.elbo, "beta_schedule": deep.linear_beta(2.0)},
+}
+
+
+def _train(epochs, checkpoint, **kwargs):
+    kwargs = {"x_train": X, "x_test": X_TEST, "batch_size": 32, "lr": 3e-3, "binarization": "dynamic", **kwargs}
+    x = kwargs.pop("x_train")
+    return deep.train(small_model(), x, epochs=epochs, checkpoint=checkpoint, device="cpu", generator=generator(5),
+                      progress=False, **kwargs)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def one_epoch_checkpoints(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fingerprints")
+    paths = {}
+    for name, kwargs in BASES.items():
+        paths[name] = root / f"{name}.pt"
+        _train(1, paths[name], **kwargs)
+    return paths
+
+
+@pytest.mark.parametrize("what, change, key", CHANGED_SETTINGS, ids=[c[0] for c in CHANGED_SETTINGS])
+def test_a_resume_under_another_setting_is_refused(what, change, key, one_epoch_checkpoints, tmp_path):
+    change = dict(change)
+    base = change.pop("_base", "elbo")
+    path = tmp_path / "run.pt"
+    path.write_bytes(one_epoch_checkpoints[base].read_bytes())
+    with pytest.raises(ValueError, match=rf"other settings \(.*{key}: .*start afresh") as error:
+        _train(2, path, **{**BASES[base], **change})
+    assert str(path) in str(error.value)
+    assert torch.load(path, weights_only=True)["epoch"] == 1  # untouched
+
+
+def test_the_refusal_says_what_differs_in_words(one_epoch_checkpoints, tmp_path):
+    path = tmp_path / "run.pt"
+    for change, words in (
+        (
+            {"objective": partial(deep.iwelbo, num_samples=5)},
+            "objective: saved elbo, now partial(iwelbo, num_samples=5)",
+        ),
+        ({"lr": 1e-2}, "optimizer: lr saved 0.003, now 0.01"),
+        ({"x_train": X[:100]}, "x_train_hash: other images"),
+    ):
+        path.write_bytes(one_epoch_checkpoints["elbo"].read_bytes())
+        with pytest.raises(ValueError) as error:
+            _train(2, path, **{**BASES["elbo"], **change})
+        assert words in str(error.value)
+
+
+def test_a_resume_with_more_epochs_and_the_same_settings_is_allowed(one_epoch_checkpoints, tmp_path):
+    path = tmp_path / "run.pt"
+    path.write_bytes(one_epoch_checkpoints["linear2"].read_bytes())
+    history = _train(2, path, **BASES["linear2"])  # a new but equal schedule and partial: the same run
+    assert history.epoch == [1, 2]
+
+
+# ------------------------------------------------------------------------------- unusable checkpoint files
+def _not_a_checkpoint(path):
+    torch.save([1, 2, 3], path)
+
+
+CORRUPT = {
+    "empty": lambda p: p.write_bytes(b""),
+    "truncated": None,  # the first half of a real checkpoint
+    "text": lambda p: p.write_text("not a checkpoint\n"),
+    "another pickle": _not_a_checkpoint,
+    "a directory": lambda p: p.mkdir(),
+}
+
+
+@pytest.mark.parametrize("kind", CORRUPT)
+def test_a_corrupt_checkpoint_says_so_and_names_the_file(kind, one_epoch_checkpoints, tmp_path):
+    path = tmp_path / "run.pt"
+    if kind == "truncated":
+        data = one_epoch_checkpoints["elbo"].read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    else:
+        CORRUPT[kind](path)
+    match = "is a directory" if kind == "a directory" else "is corrupt or not a helpers.deep.train checkpoint"
+    with pytest.raises(ValueError, match=match) as error:
+        _train(2, path, objective=deep.elbo)
+    assert str(path) in str(error.value)
+    assert "from scratch" in str(error.value) or "directory" in str(error.value)
+
+
+def test_a_bad_checkpoint_path_fails_before_the_first_epoch(tmp_path):
+    calls = []
+
+    def counting(model, x, generator):
+        calls.append(1)
+        return deep.elbo(model, x, generator=generator)
+
+    with pytest.raises(ValueError, match="does not exist"):
+        _train(1, tmp_path / "missing" / "run.pt", objective=counting)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="does not exist"):
+        _train(1, tmp_path / "file" / "run.pt", objective=counting)
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    read_only.chmod(0o500)
+    try:
+        if not os.access(read_only, os.W_OK):  # root may write anywhere
+            with pytest.raises(ValueError, match="cannot be written"):
+                _train(1, read_only / "run.pt", objective=counting)
+    finally:
+        read_only.chmod(0o700)
+    assert calls == []
+
+
+# ------------------------------------------------------------------------------- SIGKILL during training
+SETUP = """
+torch.manual_seed(0)
+model = deep.VAE(64, (8,), 2)
+x, _ = deep.load_images("digits", "train", limit=48)
+settings = dict(objective=deep.elbo, epochs=6, batch_size=16, lr=3e-3, binarization="dynamic", device="cpu",
+                generator=torch.Generator().manual_seed(7), progress=False)
+"""
+CHILD = (
+    r"""
+import sys, time
+import torch
+from helpers import deep
+
+path, threads, slow = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+torch.set_num_threads(threads)
+save = torch.save
+
+def announced_save(obj, f, *args, **kwargs):  # says when a checkpoint write starts; slow: half a file for a while
+    if isinstance(obj, dict) and "fingerprint" in obj:
+        print("writing", flush=True)
+        if slow:
+            save(obj, f, *args, **kwargs)
+            f.flush()
+            f.truncate(f.tell() // 2)  # half a temporary file on disk while the kill may land
+            time.sleep(0.2)
+            f.seek(0)
+            f.truncate()
+    save(obj, f, *args, **kwargs)
+
+torch.save = announced_save
+"""
+    + SETUP
+    + """
+deep.train(model, x, checkpoint=path, **settings)
+"""
+)
+
+
+def test_training_killed_at_random_points_resumes_bit_identically(tmp_path):
+    """Two training processes killed with SIGKILL (one in the middle of a checkpoint write, with half a temporary
+    file on disk; one at a random time after a write began), then a resume here: the same parameters and History
+    as an uninterrupted run, bit for bit."""
+    import random
+    import subprocess
+    import sys
+    import time
+
+    from _shared import ROOT
+
+    script, path = tmp_path / "child.py", tmp_path / "run.pt"
+    script.write_text(CHILD)
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    rng = random.Random(0)
+    for slow, writes, delay in (("1", rng.randint(1, 2), rng.uniform(0.0, 0.15)), ("0", 1, rng.uniform(0.0, 0.3))):
+        proc = subprocess.Popen([sys.executable, str(script), str(path), str(torch.get_num_threads()), slow],
+                                env=env, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            for _ in range(writes):
+                assert proc.stdout.readline().strip() == "writing"
+            time.sleep(delay)
+        finally:
+            proc.kill()  # SIGKILL
+            proc.wait(timeout=30)
+        assert proc.returncode == -9
+    assert torch.load(path, weights_only=True)["epoch"] < 6  # the run was cut short
+
+    def fresh():
+        namespace = {"torch": torch, "deep": deep}
+        exec(SETUP, namespace)
+        return namespace["model"], namespace["x"], namespace["settings"]
+
+    model, x, settings = fresh()
+    resumed = deep.train(model, x, checkpoint=path, **settings)
+    model_ref, x, settings = fresh()
+    reference = deep.train(model_ref, x, **settings)
+    for (name, value), ref in zip(model.state_dict().items(), model_ref.state_dict().values()):
+        assert torch.equal(value, ref), name
+    for field in ("epoch", "train", "test", "beta"):
+        got, want = torch.tensor(getattr(resumed, field)), torch.tensor(getattr(reference, field))
+        torch.testing.assert_close(got, want, rtol=0, atol=0, equal_nan=True, msg=field)

@@ -139,7 +139,7 @@ def test_bad_input_raises_a_value_error_naming_the_argument():
         vi.bbvi_normal_gamma(x, PRIOR, 5, init=[1.0, -2.0, 1.0, 1.0])
     with pytest.raises(ValueError, match="b_N.*RATE"):
         vi.check_q_params([1.0, 2.0, 1.0, 0.0])
-    with pytest.raises(ValueError, match="control_variate"):
+    with pytest.raises(TypeError, match="control_variate"):  # a flag: a string is the wrong type
         vi.bbvi_normal_gamma(x, PRIOR, 5, control_variate="optimal")
     with pytest.raises(ValueError, match="coefficient"):
         vi.bbvi_normal_gamma(x, PRIOR, 5, coefficient="optimal")
