@@ -29,6 +29,11 @@ class DeepScale:
     stl_epochs: epochs of each training run in the sticking-the-landing chapter (five runs).
     stl_grad_repeats: independent gradient draws per estimator when that chapter measures the variance of the
         encoder gradient during training.
+    discrete_repeats: independent draws of every estimator's gradient on the enumerable Bernoulli VAE (chapter
+        *Gradients for discrete latent variables*: bias in SEs and variance against the exact gradient).
+    discrete_train_images: training images of that chapter's 200-bit image benchmark.
+    discrete_epochs: passes of each of its training runs (one per estimator and network).
+    discrete_seeds: independent training seeds per estimator in that benchmark (replicated verdicts).
     """
 
     num_repeats: int
@@ -44,6 +49,10 @@ class DeepScale:
     stl_grad_repeats: int
     dataset: str = "auto"
     vae_latent_dims: tuple[int, ...] = (2, 10, 20)
+    discrete_repeats: int = 2_000
+    discrete_train_images: int | None = 5_000
+    discrete_epochs: int = 3
+    discrete_seeds: int = 2
 
 
 SCALES = {
@@ -59,6 +68,10 @@ SCALES = {
         vae_gradient_pairs=50,
         stl_epochs=2,
         stl_grad_repeats=10,
+        discrete_repeats=400,
+        discrete_train_images=1_000,
+        discrete_epochs=1,
+        discrete_seeds=2,
     ),
     "standard": DeepScale(  # minutes per chapter on 2 CPU cores
         num_repeats=2_000,
@@ -72,6 +85,10 @@ SCALES = {
         vae_gradient_pairs=200,
         stl_epochs=5,
         stl_grad_repeats=20,
+        discrete_repeats=2_000,
+        discrete_train_images=5_000,
+        discrete_epochs=3,
+        discrete_seeds=2,
     ),
     "full": DeepScale(  # paper scale (Burda et al.'s 3,280 passes; a GPU is advised)
         num_repeats=10_000,
@@ -85,5 +102,9 @@ SCALES = {
         vae_gradient_pairs=1_000,
         stl_epochs=100,
         stl_grad_repeats=100,
+        discrete_repeats=10_000,
+        discrete_train_images=None,
+        discrete_epochs=100,
+        discrete_seeds=5,
     ),
 }
