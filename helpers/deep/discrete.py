@@ -184,6 +184,7 @@ def expectation_surrogate(
     *,
     temperature: float = 1.0,
     baseline: Tensor | None = None,
+    center: bool = False,
     generator: torch.Generator | None = None,
 ) -> Tensor:
     """A tensor (...) whose value estimates E_q[f(z)] and whose gradient is the chosen ``estimator``'s.
@@ -194,7 +195,10 @@ def expectation_surrogate(
     * ``"exact"``: enumeration (n <= 16); ``"reinforce"``: score function, no baseline; ``"loo"``: score function
       with the leave-one-out baseline (``num_samples`` >= 2); ``"nvil"``: score function with the input-dependent
       ``baseline`` (...) (a tensor with a graph to its own parameters, Mnih & Gregor 2014): the surrogate also
-      carries the gradient of -(1/2)(f - b)^2 to the baseline's parameters, so maximizing fits b to f;
+      carries the gradient of -(1/2)(f - b)^2 to the baseline's parameters, so maximizing fits b to f. With
+      ``center=True`` the baseline is b + c, c (...) the mean of the detached f over the *other* entries of the last
+      axis (the other data points of the batch, independent of this point's draws, so still unbiased): NVIL's
+      centering, which Mnih & Gregor do with a running average; b then only fits the residual f - c;
     * ``"gumbel"``: the binary Concrete relaxation at ``temperature`` (f is evaluated at relaxed z in (0, 1)^n, so f
       must accept real inputs; the gradient is biased, the value is f at the hard draws from the same noise);
       ``"st-gumbel"``: straight-through (f at the hard draws, gradient of the relaxed ones; biased);
@@ -229,6 +233,12 @@ def expectation_surrogate(
         if baseline is None:
             raise ValueError("estimator='nvil' needs baseline=b(x), a tensor of the batch shape (...).")
         b = baseline
+        if center:
+            per_point = v.mean(0)  # (...), the last axis the batch
+            m = per_point.shape[-1]
+            if m < 2:
+                raise ValueError("center=True needs at least 2 data points along the last axis of the logits' batch.")
+            b = b + ((per_point.sum(-1, keepdim=True) - per_point) / (m - 1))
     else:
         b = torch.zeros_like(v)
     log_q = bernoulli_log_prob(z, logits)  # (S, ...)
@@ -316,7 +326,8 @@ def discrete_elbo(
     """The ELBO E_q[log p(x | z)] - KL(q(z | x) || p(z)) per data point, x (B, P) -> (B,), for ``deep.train``.
 
     The reconstruction term goes through :func:`expectation_surrogate` with the chosen ``estimator`` (its value is
-    an unbiased estimate from the binary draws for every estimator); the KL is in closed form (exact gradient). So
+    an unbiased estimate from the binary draws for every estimator; NVIL's learned baseline is centered by the
+    leave-one-out batch mean of f, see ``center``); the KL is in closed form (exact gradient). So
     the estimators differ only on the term that cannot be reparameterized. Usage:
     ``deep.train(model, x, objective=functools.partial(deep.discrete_elbo, estimator="disarm"), ...)``.
     """
@@ -328,7 +339,7 @@ def discrete_elbo(
         baseline = model.baseline(x).squeeze(-1)
     rec = expectation_surrogate(
         lambda z: model.log_likelihood(x, z), logits, estimator, num_samples,
-        temperature=temperature, baseline=baseline, generator=generator,
+        temperature=temperature, baseline=baseline, center=True, generator=generator,
     )  # fmt: skip
     return rec - model.kl(logits)
 

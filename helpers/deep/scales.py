@@ -69,7 +69,7 @@ SCALES = {
         stl_epochs=2,
         stl_grad_repeats=10,
         discrete_repeats=400,
-        discrete_train_images=1_000,
+        discrete_train_images=500,
         discrete_epochs=1,
         discrete_seeds=2,
     ),

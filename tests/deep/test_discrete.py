@@ -91,7 +91,7 @@ def test_surrogate_gradient_is_the_estimator(estimator):
     reps = 20_000
     alpha = logits.expand(reps, B, N).clone().requires_grad_(True)
     baseline = torch.full((reps, B), 1.5, dtype=DT) if estimator == "nvil" else None
-    out = D.expectation_surrogate(f, alpha, estimator, 2, baseline=baseline, generator=generator(5))
+    out = D.expectation_surrogate(f, alpha, estimator, 2, baseline=baseline, center=True, generator=generator(5))
     assert out.shape == (reps, B)
     (grad,) = torch.autograd.grad(out.sum(), alpha)
     exact = D.exact_gradient(f, logits)
