@@ -50,8 +50,8 @@ class DeepScale:
     dataset: str = "auto"
     vae_latent_dims: tuple[int, ...] = (2, 10, 20)
     discrete_repeats: int = 2_000
-    discrete_train_images: int | None = 5_000
-    discrete_epochs: int = 3
+    discrete_train_images: int | None = 4_000
+    discrete_epochs: int = 2
     discrete_seeds: int = 2
 
 
@@ -86,8 +86,8 @@ SCALES = {
         stl_epochs=5,
         stl_grad_repeats=20,
         discrete_repeats=2_000,
-        discrete_train_images=5_000,
-        discrete_epochs=3,
+        discrete_train_images=4_000,
+        discrete_epochs=2,
         discrete_seeds=2,
     ),
     "full": DeepScale(  # paper scale (Burda et al.'s 3,280 passes; a GPU is advised)
