@@ -14,10 +14,26 @@ from helpers.deep.data import (
     load_images,
     read_idx,
 )
+from helpers.deep.discrete import (
+    BernoulliVAE,
+    arm_gradient,
+    bernoulli_kl,
+    bernoulli_log_prob,
+    binary_states,
+    disarm_gradient,
+    discrete_elbo,
+    discrete_iwelbo,
+    exact_expectation,
+    exact_gradient,
+    expectation_surrogate,
+    sample_bernoulli,
+    score_function_gradient,
+)
 from helpers.deep.evaluation import active_units, kl_per_dimension, latent_activity
 from helpers.deep.history import History
 from helpers.deep.images import tile_images
 from helpers.deep.objectives import elbo, iwelbo, log_evidence, log_weights, standard_normal_kl
+from helpers.deep.relaxations import categorical_reparametrize, gumbel_max_sample, relaxed_bernoulli
 from helpers.deep.schedules import cyclical_beta, linear_beta
 from helpers.deep.toy import elbo_gradient_terms, elbo_gradient_variance, gaussian_iwelbo, gaussian_log_weights
 from helpers.deep.training import TEST_BINARIZATION_SEED, TRAIN_BINARIZATION_SEED, train
@@ -54,4 +70,20 @@ __all__ = [
     "standard_normal_kl",
     "tile_images",
     "train",
+    "BernoulliVAE",
+    "arm_gradient",
+    "bernoulli_kl",
+    "bernoulli_log_prob",
+    "binary_states",
+    "discrete_elbo",
+    "discrete_iwelbo",
+    "disarm_gradient",
+    "exact_expectation",
+    "exact_gradient",
+    "expectation_surrogate",
+    "sample_bernoulli",
+    "score_function_gradient",
+    "categorical_reparametrize",
+    "gumbel_max_sample",
+    "relaxed_bernoulli",
 ]

@@ -35,6 +35,11 @@ class DeepScale:
     diffusion_image_steps: Adam steps of the noise predictor on the 8 x 8 digits.
     diffusion_image_eval: test digits on which the diffusion bound (all T terms) and the VAE bound are evaluated.
     diffusion_vae_epochs: epochs of the VAE trained on the same dequantized digits for comparison.
+    discrete_repeats: independent draws of every estimator's gradient on the enumerable Bernoulli VAE (chapter
+        *Gradients for discrete latent variables*: bias in SEs and variance against the exact gradient).
+    discrete_train_images: training images of that chapter's 200-bit image benchmark.
+    discrete_epochs: passes of each of its training runs (one per estimator and network).
+    discrete_seeds: independent training seeds per estimator in that benchmark (replicated verdicts).
     """
 
     num_repeats: int
@@ -56,6 +61,10 @@ class DeepScale:
     diffusion_image_steps: int = 6_000
     diffusion_image_eval: int = 200
     diffusion_vae_epochs: int = 50
+    discrete_repeats: int = 2_000
+    discrete_train_images: int | None = 4_000
+    discrete_epochs: int = 2
+    discrete_seeds: int = 2
 
 
 SCALES = {
@@ -77,6 +86,10 @@ SCALES = {
         diffusion_image_steps=300,
         diffusion_image_eval=30,
         diffusion_vae_epochs=5,
+        discrete_repeats=300,
+        discrete_train_images=400,
+        discrete_epochs=1,
+        discrete_seeds=2,
     ),
     "standard": DeepScale(  # minutes per chapter on 2 CPU cores
         num_repeats=2_000,
@@ -96,6 +109,10 @@ SCALES = {
         diffusion_image_steps=6_000,
         diffusion_image_eval=200,
         diffusion_vae_epochs=50,
+        discrete_repeats=2_000,
+        discrete_train_images=4_000,
+        discrete_epochs=2,
+        discrete_seeds=2,
     ),
     "full": DeepScale(  # paper scale (Burda et al.'s 3,280 passes; a GPU is advised)
         num_repeats=10_000,
@@ -115,5 +132,9 @@ SCALES = {
         diffusion_image_steps=100_000,
         diffusion_image_eval=360,
         diffusion_vae_epochs=500,
+        discrete_repeats=10_000,
+        discrete_train_images=None,
+        discrete_epochs=100,
+        discrete_seeds=5,
     ),
 }

@@ -1,0 +1,91 @@
+"""Gumbel-max sampling and the Gumbel-Softmax (Concrete) relaxation (chapter *Gradients for discrete latent
+variables*).
+
+Gumbel-max (exact categorical draws): with G_k = -log(-log U_k), U_k ~ U(0, 1) i.i.d.,
+``argmax_k (a_k + G_k) ~ Categorical(softmax(a))`` for unnormalized log-probabilities a (K,).
+
+Gumbel-Softmax / Concrete (Jang et al. 2017; Maddison et al. 2017): the relaxed sample
+``y = softmax((a + G) / tau)`` lies in the simplex; y -> one-hot argmax as tau -> 0 and y -> (1/K, ..., 1/K) as
+tau -> infinity. For two categories it is the binary Concrete ``sigmoid((alpha + L) / tau)`` with L = log U - log(1 - U)
+a standard logistic draw and alpha the logit; its tau -> 0 limit is the Bernoulli draw 1[alpha + L > 0].
+
+Numerics: everything is computed from log-probabilities (``log_softmax``, ``logsigmoid``), never log(p + 1e-20);
+the uniform draws are clamped to [tiny, 1) so that -log(-log U) is finite. Shapes: a (..., K) -> (S, ..., K) for S
+draws; logits (..., n) -> (S, ..., n).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from helpers.common.validation import check_count, check_generator, check_positive_number
+
+
+def _uniform(shape: tuple[int, ...], like: Tensor, generator: torch.Generator | None) -> Tensor:
+    u = torch.rand(shape, generator=generator, dtype=like.dtype, device=like.device)
+    return u.clamp_min(torch.finfo(like.dtype).tiny)  # U in [tiny, 1): log U finite, -log U > 0
+
+
+def gumbel_noise(shape: tuple[int, ...], like: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """Standard Gumbel draws G = -log(-log U), finite, of the given shape and ``like``'s dtype and device."""
+    return -torch.log(-torch.log(_uniform(shape, like, generator)))
+
+
+def logistic_noise(shape: tuple[int, ...], like: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """Standard logistic draws L = log U - log(1 - U) (the difference of two Gumbels), finite."""
+    u = _uniform(shape, like, generator)
+    return torch.log(u) - torch.log1p(-u)
+
+
+def gumbel_max_sample(a: Tensor, num_samples: int, *, generator: torch.Generator | None = None) -> Tensor:
+    """Exact categorical draws by the Gumbel-max trick: a (..., K) log-probabilities (up to a constant) ->
+    (S, ..., K) one-hot draws, argmax_k (a_k + G_k)."""
+    num_samples = check_count(num_samples, "num_samples")
+    check_generator(generator)
+    scores = a + gumbel_noise((num_samples, *a.shape), a, generator)
+    return F.one_hot(scores.argmax(-1), a.shape[-1]).to(a.dtype)
+
+
+def categorical_reparametrize(
+    a: Tensor, num_samples: int, temperature: float, *, log: bool = False, generator: torch.Generator | None = None
+) -> Tensor:
+    """The Gumbel-Softmax (Concrete) relaxed sample y = softmax((a + G) / tau): a (..., K) -> (S, ..., K).
+
+    ``a`` are unnormalized log-probabilities (any real numbers; a + c gives the same draws), ``temperature`` tau > 0.
+    Differentiable in ``a`` (the reparameterization). ``log=True`` returns log y (``log_softmax``, finite even when
+    an entry of y underflows to 0). The course assignment's ``categorical_reparametrize(a, N, temp)``; Jang et al.
+    2017, eq. (1); Maddison et al. 2017, Definition 1.
+    """
+    num_samples = check_count(num_samples, "num_samples")
+    tau = check_positive_number(temperature, "temperature", example="temperature=0.5")
+    check_generator(generator)
+    scores = (a + gumbel_noise((num_samples, *a.shape), a, generator)) / tau
+    return F.log_softmax(scores, -1) if log else F.softmax(scores, -1)
+
+
+def relaxed_bernoulli(
+    logits: Tensor,
+    num_samples: int,
+    temperature: float,
+    *,
+    straight_through: bool = False,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Binary Concrete draws: logits (..., n) -> (relaxed, hard), each (S, ..., n), from the same noise.
+
+    relaxed = sigmoid((alpha + L) / tau) in (0, 1), differentiable in alpha; hard = 1[alpha + L > 0] ~ Bernoulli(
+    sigmoid(alpha)) exactly (no gradient). With ``straight_through=True`` the first output is
+    ``hard + relaxed - relaxed.detach()``: its value is the binary draw, its gradient the relaxed one (the
+    straight-through Gumbel estimator, Jang et al. 2017, Section 2.2).
+    """
+    num_samples = check_count(num_samples, "num_samples")
+    tau = check_positive_number(temperature, "temperature", example="temperature=0.5")
+    check_generator(generator)
+    noisy = logits + logistic_noise((num_samples, *logits.shape), logits, generator)
+    relaxed = torch.sigmoid(noisy / tau)
+    hard = (noisy.detach() > 0).to(logits.dtype)
+    if straight_through:
+        relaxed = hard + relaxed - relaxed.detach()
+    return relaxed, hard
