@@ -29,7 +29,7 @@ from helpers import deep
 
 ESTIMATORS = {  # name: (estimator, draws)
     "REINFORCE (S=2)": ("reinforce", 2),
-    "leave-one-out (S=2)": ("loo", 2),
+    "leave-one-out (S=2)": ("leave-one-out", 2),
     "NVIL (S=2)": ("nvil", 2),
     "Gumbel-Softmax (S=2)": ("gumbel", 2),
     "straight-through (S=2)": ("st-gumbel", 2),

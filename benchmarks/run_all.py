@@ -22,6 +22,7 @@ BENCHMARKS = [
     ("Gradient estimators (Gamma–Poisson model)", ["bench_estimators.py"]),
     ("One IWAE training step (Burda et al.'s network)", ["bench_iwae.py", "--ablation"]),
     ("One BBVI iteration against Pyro (Normal–Gamma model)", ["bench_bbvi.py"]),
+    ("Discrete-latent gradient estimators: one training step each", ["bench_discrete.py"]),
 ]
 
 

@@ -83,7 +83,8 @@ def gamma_log_prob(x: Tensor, shape: Tensor | float, rate: Tensor | float) -> Te
 
 def bernoulli_log_prob(x: Tensor, logits: Tensor) -> Tensor:
     """log Bernoulli(x; sigmoid(logits)) summed over the last axis, sum_p [x_p l_p - softplus(l_p)]:
-    x (B, P), logits (..., B, P) -> (..., B); x outside [0, 1] raises ValueError (it is not a Bernoulli
+    x and logits broadcast against each other, e.g. x (B, P) and logits (..., B, P) -> (..., B), or binary states
+    z (2^n, ..., n) and logits (..., n) -> (2^n, ...); x outside [0, 1] raises ValueError (it is not a Bernoulli
     observation, and the formula would return a value above 0).
 
     Exact for any finite logits (|l| = 1e4 included). x may hold intensities in [0, 1] (then it is minus the
@@ -93,4 +94,5 @@ def bernoulli_log_prob(x: Tensor, logits: Tensor) -> Tensor:
     check_unit_interval_values(x, "x")
     # torch's stable form of -(x l - softplus(l)), elementwise before the sum (no cancellation between two large
     # sums); its gradient is x - sigmoid(l) everywhere, l = 0 included
-    return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
+    x, logits = torch.broadcast_tensors(x, logits)  # either may carry the leading (sample, state) axes
+    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)

@@ -18,7 +18,7 @@ from helpers.deep.discrete import (
     BernoulliVAE,
     arm_gradient,
     bernoulli_kl,
-    bernoulli_log_prob,
+    bernoulli_score_function_gradient,
     binary_states,
     disarm_gradient,
     discrete_elbo,
@@ -27,7 +27,6 @@ from helpers.deep.discrete import (
     exact_gradient,
     expectation_surrogate,
     sample_bernoulli,
-    score_function_gradient,
 )
 from helpers.deep.evaluation import active_units, kl_per_dimension, latent_activity
 from helpers.deep.history import History
@@ -73,7 +72,6 @@ __all__ = [
     "BernoulliVAE",
     "arm_gradient",
     "bernoulli_kl",
-    "bernoulli_log_prob",
     "binary_states",
     "discrete_elbo",
     "discrete_iwelbo",
@@ -82,7 +80,7 @@ __all__ = [
     "exact_gradient",
     "expectation_surrogate",
     "sample_bernoulli",
-    "score_function_gradient",
+    "bernoulli_score_function_gradient",
     "categorical_reparametrize",
     "gumbel_max_sample",
     "relaxed_bernoulli",

@@ -30,11 +30,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from helpers.common.densities import bernoulli_log_prob
 from helpers.common.validation import check_choice, check_count, check_generator, check_positive_number
 from helpers.deep.relaxations import relaxed_bernoulli
 
 Fn = Callable[[Tensor], Tensor]  # f: z (S, ..., n) -> (S, ...)
-ESTIMATORS = ("exact", "reinforce", "loo", "nvil", "gumbel", "st-gumbel", "arm", "disarm")
+ESTIMATORS = ("exact", "reinforce", "leave-one-out", "nvil", "gumbel", "st-gumbel", "arm", "disarm")
 #: enumeration beyond this many bits is refused (2^16 states per data point)
 MAX_ENUMERATED_BITS = 16
 
@@ -47,11 +48,6 @@ def binary_states(n: int, *, dtype: torch.dtype = torch.float32, device=None) ->
     k = torch.arange(2**n, device=device)
     bits = torch.arange(n - 1, -1, -1, device=device)
     return ((k[:, None] >> bits) & 1).to(dtype)
-
-
-def bernoulli_log_prob(z: Tensor, logits: Tensor) -> Tensor:
-    """log prod_i Bernoulli(z_i; sigmoid(alpha_i)) = sum_i [z_i alpha_i - softplus(alpha_i)]: (..., n) -> (...)."""
-    return (z * logits - F.softplus(logits)).sum(-1)
 
 
 def bernoulli_kl(logits_q: Tensor, logits_p: Tensor | float = 0.0) -> Tensor:
@@ -100,23 +96,23 @@ def _loo_baseline(values: Tensor) -> Tensor:
     """b_s = (1/(S-1)) sum_{t != s} f_t: values (S, ...) -> (S, ...)."""
     s = values.shape[0]
     if s < 2:
-        raise ValueError("baseline='loo' needs num_samples >= 2 (the mean of the other draws).")
+        raise ValueError("baseline='leave-one-out' needs num_samples >= 2 (the mean of the other draws).")
     return (values.sum(0, keepdim=True) - values) / (s - 1)
 
 
-def score_function_gradient(
+def bernoulli_score_function_gradient(
     f: Fn,
     logits: Tensor,
     num_samples: int,
     *,
-    baseline: None | Literal["loo"] | float | Tensor = None,
+    baseline: None | Literal["leave-one-out"] | float | Tensor = None,
     generator: torch.Generator | None = None,
 ) -> Tensor:
     """The score-function (REINFORCE) estimate of d/dalpha E_q[f(z)] from S draws: logits (..., n) -> (..., n).
 
     (1/S) sum_s (f(z_s) - b_s) (z_s - sigmoid(alpha)), z_s ~ q_alpha, since d/dalpha log q_alpha(z) = z -
     sigmoid(alpha). ``baseline``: None (b = 0); a float or a tensor broadcastable to the batch shape (...), which
-    must not depend on the draws; or ``"loo"``, the leave-one-out mean of the other S - 1 draws' f (unbiased: b_s is
+    must not depend on the draws; or ``"leave-one-out"``, the mean of the other S - 1 draws' f (unbiased: b_s is
     independent of z_s; Mnih & Rezende 2016, Kool et al. 2019). Unbiased in every case. Vectorized over the draws.
     Williams 1992; Mohamed et al. 2020, Section 4.
     """
@@ -124,7 +120,7 @@ def score_function_gradient(
     with torch.no_grad():
         values = f(z)  # (S, ...)
         if isinstance(baseline, str):
-            check_choice(baseline, "baseline", ["loo"])
+            check_choice(baseline, "baseline", ["leave-one-out"])
             b = _loo_baseline(values)
         else:
             b = 0.0 if baseline is None else torch.as_tensor(baseline, dtype=values.dtype, device=values.device)
@@ -194,9 +190,9 @@ def expectation_surrogate(
     The gradient with respect to ``logits`` is the estimator; with respect to f's own parameters (a decoder) it is
     the mean over the draws of grad f (for "exact", the exact expectation of grad f). Estimators:
 
-    * ``"exact"``: enumeration (n <= 16); ``"reinforce"``: score function, no baseline; ``"loo"``: score function
-      with the leave-one-out baseline (``num_samples`` >= 2); ``"nvil"``: score function with the input-dependent
-      ``baseline`` (...) (a tensor with a graph to its own parameters, Mnih & Gregor 2014): the surrogate also
+    * ``"exact"``: enumeration (n <= 16); ``"reinforce"``: score function, no baseline; ``"leave-one-out"``: score
+      function with the leave-one-out baseline (``num_samples`` >= 2); ``"nvil"``: score function with the
+      input-dependent ``baseline`` (...) (a tensor with a graph to its own parameters, Mnih & Gregor 2014): the surrogate also
       carries the gradient of -(1/2)(f - b)^2 to the baseline's parameters, so maximizing fits b to f. With
       ``center=True`` the baseline is b + c, c (...) the mean of the detached f over the *other* entries of the last
       axis (the other data points of the batch, independent of this point's draws, so still unbiased): NVIL's
@@ -229,7 +225,7 @@ def expectation_surrogate(
     z = sample_bernoulli(logits, num_samples, generator=generator)
     values = f(z)  # (S, ...), with f's graph
     v = values.detach()
-    if estimator == "loo":
+    if estimator == "leave-one-out":
         b = _loo_baseline(v)
     elif estimator == "nvil":
         if baseline is None:

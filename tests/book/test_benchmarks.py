@@ -67,3 +67,14 @@ def test_results_md_has_every_benchmark_and_the_readme_links_it():
         assert f"## {title}" in results and command[0] in results, title
     assert "benchmarks/RESULTS.md" in (ROOT / "README.md").read_text()
     assert "benchmarks/run_all.py" in (ROOT / "Makefile").read_text()
+
+
+def test_discrete_benchmark_implementations_agree():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/bench_discrete.py", "--check-only"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip()

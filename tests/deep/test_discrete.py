@@ -70,22 +70,24 @@ def test_bernoulli_kl_matches_enumeration_and_its_gradient_is_the_score_free_one
     assert torch.isfinite(D.bernoulli_kl(torch.tensor([80.0, -80.0]), torch.tensor([-80.0, 80.0]))).all()
 
 
-@pytest.mark.parametrize("estimator", ["reinforce", "loo", "arm", "disarm"])
+@pytest.mark.parametrize("estimator", ["reinforce", "leave-one-out", "arm", "disarm"])
 def test_unbiased_estimators_agree_with_enumeration(estimator):
     f, logits = _problem(2)
     exact = D.exact_gradient(f, logits)
     reps = 40_000
     g = generator(3)
     alpha = logits.expand(reps, B, N)
-    if estimator in ("reinforce", "loo"):
-        draws = D.score_function_gradient(f, alpha, 2, baseline="loo" if estimator == "loo" else None, generator=g)
+    if estimator in ("reinforce", "leave-one-out"):
+        draws = D.bernoulli_score_function_gradient(
+            f, alpha, 2, baseline="leave-one-out" if estimator == "leave-one-out" else None, generator=g
+        )
     else:
         draws = (D.arm_gradient if estimator == "arm" else D.disarm_gradient)(f, alpha, 1, generator=g)
     mean, se = draws.mean(0), draws.std(0) / math.sqrt(reps)
     assert ((mean - exact).abs() / se).max() < Z_TOL
 
 
-@pytest.mark.parametrize("estimator", ["exact", "reinforce", "loo", "arm", "disarm", "nvil"])
+@pytest.mark.parametrize("estimator", ["exact", "reinforce", "leave-one-out", "arm", "disarm", "nvil"])
 def test_surrogate_gradient_is_the_estimator(estimator):
     f, logits = _problem(4)
     reps = 20_000
@@ -141,7 +143,7 @@ def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="estimator"):
         D.expectation_surrogate(f, logits, "rebar")
     with pytest.raises(ValueError, match="num_samples >= 2"):
-        D.score_function_gradient(f, logits, 1, baseline="loo")
+        D.bernoulli_score_function_gradient(f, logits, 1, baseline="leave-one-out")
     with pytest.raises(ValueError, match="baseline"):
         D.expectation_surrogate(f, logits, "nvil")
     with pytest.raises(TypeError, match="generator"):
