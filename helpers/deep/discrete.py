@@ -192,11 +192,11 @@ def expectation_surrogate(
 
     * ``"exact"``: enumeration (n <= 16); ``"reinforce"``: score function, no baseline; ``"leave-one-out"``: score
       function with the leave-one-out baseline (``num_samples`` >= 2); ``"nvil"``: score function with the
-      input-dependent ``baseline`` (...) (a tensor with a graph to its own parameters, Mnih & Gregor 2014): the surrogate also
-      carries the gradient of -(1/2)(f - b)^2 to the baseline's parameters, so maximizing fits b to f. With
-      ``center=True`` the baseline is b + c, c (...) the mean of the detached f over the *other* entries of the last
-      axis (the other data points of the batch, independent of this point's draws, so still unbiased): NVIL's
-      centering, which Mnih & Gregor do with a running average; b then only fits the residual f - c;
+      input-dependent ``baseline`` (...) (a tensor with a graph to its own parameters, Mnih & Gregor 2014): the
+      surrogate also carries the gradient of -(1/2)(f - b)^2 to the baseline's parameters, so maximizing fits b to
+      f. With ``center=True`` the baseline is b + c, c (...) the mean of the detached f over the *other* entries of
+      the last axis (the other data points of the batch, independent of this point's draws, so still unbiased):
+      NVIL's centering, which Mnih & Gregor do with a running average; b then only fits the residual f - c;
     * ``"gumbel"``: the binary Concrete relaxation at ``temperature`` (f is evaluated at relaxed z in (0, 1)^n, so f
       must accept real inputs; the gradient is biased, the value is f at the hard draws from the same noise);
       ``"st-gumbel"``: straight-through (f at the hard draws, gradient of the relaxed ones; biased);
