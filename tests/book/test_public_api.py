@@ -775,6 +775,134 @@ NATGRAD_GOOD = [
      lambda: torch.tensor([1, 0])),
 ]  # fmt: skip
 
+
+# ---------------------------------------------------------------------------------------------- deep.diffusion
+DF = deep.diffusion
+SCH = DF.linear_schedule(10)
+X0 = torch.randn(3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+E0 = torch.randn(3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+T0 = torch.tensor([1, 5, 10])
+GM = DF.GaussianMixture([0.5, 0.5], [[-1.0, 0.0], [1.0, 0.0]], [0.3, 0.3])
+OPT = DF.gaussian_optimal_eps(torch.zeros(2), torch.ones(2), SCH)
+ZERO_EPS = lambda xt, t: torch.zeros_like(xt)  # noqa: E731
+
+DIFFUSION_BAD = [
+    ("diffusion.Schedule", "a beta of 0", lambda: DF.Schedule(torch.tensor([0.0, 0.1])), ValueError, "betas"),
+    ("diffusion.Schedule", "from_alpha_bar increasing", lambda: DF.Schedule.from_alpha_bar(torch.tensor([0.5, 0.9])),
+     ValueError, "alpha_bar"),
+    ("diffusion.Schedule", "betas a str", lambda: DF.Schedule("0.1"), TypeError, "betas"),
+    ("diffusion.linear_betas", "num_steps 1", lambda: DF.linear_betas(1), ValueError, "num_steps"),
+    ("diffusion.linear_betas", "beta_T 2", lambda: DF.linear_betas(10, 1e-4, 2.0), ValueError, "beta_T"),
+    ("diffusion.linear_schedule", "beta_1 NaN", lambda: DF.linear_schedule(10, NAN), ValueError, "beta_1"),
+    ("diffusion.log_snr_schedule", "gamma_min a str", lambda: DF.log_snr_schedule(10, "-13"), (TypeError, ValueError),
+     "gamma_min"),
+    ("diffusion.log_snr_schedule", "gamma_max inf", lambda: DF.log_snr_schedule(10, -13.3, INF), ValueError,
+     "gamma_max"),
+    ("diffusion.reverse_variance", "schedule a tensor", lambda: DF.reverse_variance(SCH.betas), TypeError, "schedule"),
+    ("diffusion.reverse_variance", "variance unknown", lambda: DF.reverse_variance(SCH, "fixed"), ValueError,
+     "variance"),
+    ("diffusion.q_sample", "eps of shape (3, 1)", lambda: DF.q_sample(X0, T0, E0[:, :1], SCH), ValueError, "eps"),
+    ("diffusion.q_sample", "t float", lambda: DF.q_sample(X0, T0.double(), E0, SCH), TypeError, r"\bt\b"),
+    ("diffusion.q_sample", "t 11 > T", lambda: DF.q_sample(X0, T0 + 1, E0, SCH), ValueError, r"\bt\b"),
+    ("diffusion.q_sample", "t of shape (2,)", lambda: DF.q_sample(X0, T0[:2], E0, SCH), ValueError, r"\bt\b"),
+    ("diffusion.q_sample", "x0 a list", lambda: DF.q_sample(X0.tolist(), T0, E0, SCH), TypeError, "x0"),
+    ("diffusion.q_sample", "schedule None", lambda: DF.q_sample(X0, T0, E0, None), TypeError, "schedule"),
+    ("diffusion.posterior", "xt of shape (3, 1)", lambda: DF.posterior(X0, X0[:, :1], T0, SCH), ValueError, "xt"),
+    ("diffusion.posterior", "t 0", lambda: DF.posterior(X0, X0, T0 - 1, SCH), ValueError, r"\bt\b"),
+    ("diffusion.condition_gaussian", "observed 3", lambda: DF.condition_gaussian(torch.zeros(2), torch.eye(2), [3],
+     torch.zeros(1)), ValueError, "observed"),
+    ("diffusion.condition_gaussian", "observed an int", lambda: DF.condition_gaussian(torch.zeros(2), torch.eye(2), 1,
+     torch.zeros(1)), TypeError, "observed"),
+    ("diffusion.condition_gaussian", "value of shape (2,)", lambda: DF.condition_gaussian(torch.zeros(2),
+     torch.eye(2), [0], torch.zeros(2)), ValueError, "value"),
+    ("diffusion.model_mean", "eps_hat of shape (3, 1)", lambda: DF.model_mean(E0[:, :1], X0, T0, SCH), ValueError,
+     "eps_hat"),
+    ("diffusion.prior_term", "x0 a list", lambda: DF.prior_term(X0.tolist(), SCH), TypeError, "x0"),
+    ("diffusion.prior_term", "x0 NaN", lambda: DF.prior_term(X0 * NAN, SCH), ValueError, "x0"),
+    ("diffusion.bound_terms", "eps_model a str", lambda: DF.bound_terms("model", X0, T0, E0, SCH), TypeError,
+     "eps_model"),
+    ("diffusion.bound_terms", "eps_model of the wrong shape", lambda: DF.bound_terms(lambda xt, t: xt[:, :1], X0, T0,
+     E0, SCH), ValueError, "eps_model"),
+    ("diffusion.bound_terms", "x0 NaN", lambda: DF.bound_terms(ZERO_EPS, X0 * NAN, T0, E0, SCH), ValueError, "x0"),
+    ("diffusion.bound_terms", "eps of shape (3, 1)", lambda: DF.bound_terms(ZERO_EPS, X0, T0, E0[:, :1], SCH),
+     ValueError, "eps"),
+    ("diffusion.epsilon_weights", "variance unknown", lambda: DF.epsilon_weights(SCH, "fixed"), ValueError,
+     "variance"),
+    ("diffusion.epsilon_weights", "schedule a str", lambda: DF.epsilon_weights("linear"), TypeError, "schedule"),
+    ("diffusion.all_terms", "x0 1-D", lambda: DF.all_terms(ZERO_EPS, X0[0], SCH), ValueError, "x0"),
+    ("diffusion.all_terms", "chunk 0", lambda: DF.all_terms(ZERO_EPS, X0, SCH, chunk=0), ValueError, "chunk"),
+    ("diffusion.all_terms", "generator int", lambda: DF.all_terms(ZERO_EPS, X0, SCH, generator=1), TypeError,
+     "generator"),
+    ("diffusion.negative_elbo", "t_probs NaN", lambda: DF.negative_elbo(ZERO_EPS, X0, SCH,
+     t_probs=torch.full((9,), NAN)), ValueError, "t_probs"),
+    ("diffusion.negative_elbo", "t_probs of shape (10,)", lambda: DF.negative_elbo(ZERO_EPS, X0, SCH,
+     t_probs=torch.full((10,), 0.1)), ValueError, "t_probs"),
+    ("diffusion.negative_elbo", "x0 a list", lambda: DF.negative_elbo(ZERO_EPS, X0.tolist(), SCH), TypeError, "x0"),
+    ("diffusion.importance_probs", "terms 1-D", lambda: DF.importance_probs(torch.ones(10)), ValueError, "terms"),
+    ("diffusion.importance_probs", "terms all zero", lambda: DF.importance_probs(torch.zeros(3, 10)), ValueError,
+     "terms"),
+    ("diffusion.importance_probs", "terms of shape (3, 1)", lambda: DF.importance_probs(torch.ones(3, 1)),
+     ValueError, "terms"),
+    ("diffusion.simple_loss", "x0 a list", lambda: DF.simple_loss(ZERO_EPS, X0.tolist(), SCH), TypeError, "x0"),
+    ("diffusion.simple_loss", "generator str", lambda: DF.simple_loss(ZERO_EPS, X0, SCH, generator="g"), TypeError,
+     "generator"),
+    ("diffusion.gaussian_posterior_x0", "std < 0", lambda: DF.gaussian_posterior_x0(X0, T0, torch.zeros(2),
+     -torch.ones(2), SCH), ValueError, "std"),
+    ("diffusion.gaussian_optimal_eps", "mean NaN", lambda: DF.gaussian_optimal_eps([NAN, 0.0], [1.0, 1.0], SCH),
+     ValueError, "mean"),
+    ("diffusion.gaussian_optimal_eps", "std 0", lambda: DF.gaussian_optimal_eps([0.0, 0.0], [1.0, 0.0], SCH),
+     ValueError, "std"),
+    ("diffusion.gaussian_bound", "mean NaN", lambda: DF.gaussian_bound([NAN], [1.0], SCH), ValueError, "mean"),
+    ("diffusion.gaussian_bound", "mean (2,), std (3,)", lambda: DF.gaussian_bound([0.0, 0.0], [1.0] * 3, SCH),
+     ValueError, "mean and std"),
+    ("diffusion.gaussian_model_nll", "mean inf", lambda: DF.gaussian_model_nll([INF], [1.0], SCH), ValueError, "mean"),
+    ("diffusion.gaussian_model_nll", "variance unknown", lambda: DF.gaussian_model_nll([0.0], [1.0], SCH, "fixed"),
+     ValueError, "variance"),
+    ("diffusion.gaussian_diffusion_loss_continuous", "log_snr_max NaN",
+     lambda: DF.gaussian_diffusion_loss_continuous([1.0], NAN, -5.0), ValueError, "log_snr_max"),
+    ("diffusion.gaussian_diffusion_loss_continuous", "max below min",
+     lambda: DF.gaussian_diffusion_loss_continuous([1.0], -5.0, 5.0), ValueError, "log_snr_max"),
+    ("diffusion.gaussian_diffusion_loss_continuous", "std 0",
+     lambda: DF.gaussian_diffusion_loss_continuous([0.0], 5.0, -5.0), ValueError, "std"),
+    ("diffusion.GaussianMixture", "weights sum 0.8", lambda: DF.GaussianMixture([0.4, 0.4], [[0.0], [1.0]], [1.0, 1.0]),
+     ValueError, "weights"),
+    ("diffusion.GaussianMixture", "stds 0", lambda: DF.GaussianMixture([0.5, 0.5], [[0.0], [1.0]], [1.0, 0.0]),
+     ValueError, "stds"),
+    ("diffusion.GaussianMixture", "sample with generator int", lambda: GM.sample(3, generator=1), TypeError,
+     "generator"),
+    ("diffusion.GaussianMixture", "log_prob of (3, 3) points in 2-D", lambda: GM.log_prob(torch.zeros(3, 3)),
+     ValueError, r"\bx\b"),
+    ("diffusion.NoiseMLP", "dim 0", lambda: DF.NoiseMLP(0, 10), ValueError, "dim"),
+    ("diffusion.NoiseMLP", "generator int", lambda: DF.NoiseMLP(2, 10, generator=0), TypeError, "generator"),
+    ("diffusion.train_noise_model", "lr -1", lambda: DF.train_noise_model(DF.NoiseMLP(2, 10, hidden=4), X0.float(),
+     SCH, steps=1, lr=-1.0), ValueError, r"\blr\b"),
+    ("diffusion.train_noise_model", "x_train a list", lambda: DF.train_noise_model(DF.NoiseMLP(2, 10, hidden=4),
+     X0.tolist(), SCH, steps=1), TypeError, "x_train"),
+    ("diffusion.train_noise_model", "model a function", lambda: DF.train_noise_model(ZERO_EPS, X0, SCH, steps=1),
+     TypeError, "model"),
+    ("diffusion.train_noise_model", "steps 0", lambda: DF.train_noise_model(DF.NoiseMLP(2, 10), X0, SCH, steps=0),
+     ValueError, "steps"),
+    ("diffusion.sample", "num 0", lambda: DF.sample(ZERO_EPS, SCH, 0, 2), ValueError, "num"),
+    ("diffusion.sample", "eps_model None", lambda: DF.sample(None, SCH, 3, 2), TypeError, "eps_model"),
+    ("diffusion.sample", "dtype a str", lambda: DF.sample(ZERO_EPS, SCH, 3, 2, dtype="float32"), TypeError, "dtype"),
+    ("diffusion.dequantize", "levels 1", lambda: DF.dequantize(torch.zeros(2, 2), 1), ValueError, "levels"),
+    ("diffusion.dequantize", "x not on the grid", lambda: DF.dequantize(torch.full((2, 2), 0.3), 2), ValueError,
+     r"\bx\b"),
+    ("diffusion.dequantize", "x a list", lambda: DF.dequantize([[0.0, 1.0]], 2), TypeError, r"\bx\b"),
+    ("diffusion.dequantize", "generator int", lambda: DF.dequantize(torch.zeros(2, 2), 2, generator=1), TypeError,
+     "generator"),
+]  # fmt: skip
+BAD += DIFFUSION_BAD
+DIFFUSION_GOOD = [
+    ("diffusion.gaussian_posterior_x0", "mean and std lists", lambda: DF.gaussian_posterior_x0(X0, T0, [0.0, 0.0],
+     [1.0, 1.0], SCH)[0], lambda: DF.gaussian_posterior_x0(X0, T0, torch.zeros(2), torch.ones(2), SCH)[0]),
+    ("diffusion.gaussian_bound", "a list and a float64 tensor", lambda: DF.gaussian_bound([0.5, 1.0], torch.tensor([1.0,
+     2.0], dtype=torch.float64), SCH)[1], lambda: DF.gaussian_bound(torch.tensor([0.5, 1.0]), torch.tensor([1.0, 2.0]),
+     SCH)[1]),
+    ("diffusion.GaussianMixture", "log_prob at a float alpha_bar", lambda: GM.log_prob(X0, 0.5),
+     lambda: GM.log_prob(X0, torch.tensor(0.5))),
+]  # fmt: skip
+
 #: unusual but meaningful input: the call must return a correct answer (the check compares with the usual input)
 GOOD = [
     (
@@ -826,7 +954,7 @@ GOOD = [
         lambda: vi.cavi_normal_gamma(X_NG, PRIOR).mu_N,
     ),
 ]
-GOOD += NATGRAD_GOOD
+GOOD += NATGRAD_GOOD + DIFFUSION_GOOD
 
 #: results and records the package builds and returns; a user reads them, never builds them from raw input
 RECORDS = {"BBVIFit", "BBVITrace", "CAVIFit", "NormalGammaData", "RepeatedEstimates", "History", "Setup", "Scale",
@@ -880,6 +1008,23 @@ def test_every_public_name_is_probed():
     aliases = {"log_likelihood"}  # helpers.log_likelihood is deep.log_evidence, probed under that name
     missing = _public_callables() - probed - RECORDS - BUILDING_BLOCKS - aliases
     assert not missing, f"public names without a bad-input probe: {sorted(missing)}"
+
+
+def _diffusion_public_names() -> set[str]:
+    """The public functions and classes defined in helpers.deep.diffusion (exported only as the module)."""
+    module = deep.diffusion
+    return {
+        f"diffusion.{n}"
+        for n, obj in vars(module).items()
+        if not n.startswith("_") and callable(obj) and getattr(obj, "__module__", None) == module.__name__
+    }
+
+
+def test_every_public_diffusion_name_is_probed():
+    probed = {name for name, *_ in BAD} | {name for name, *_ in GOOD}
+    assert len(_diffusion_public_names()) > 20  # the filter finds the module's own names
+    missing = _diffusion_public_names() - probed
+    assert not missing, f"deep.diffusion names without a bad-input probe: {sorted(missing)}"
 
 
 @pytest.mark.parametrize("name", sorted(BUILDING_BLOCKS))
