@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -56,3 +57,14 @@ def test_tensor_checks():
         v.as_tensor(torch.tensor([1j]), "loc")
     loc, scale = v.check_variational_params([1.0, 2.0], torch.tensor([0.5, 0.5], dtype=torch.float32), 2)
     assert loc.dtype == scale.dtype == torch.float64
+
+
+@pytest.mark.parametrize("bad", ["1.0", None, True, {"a": 1}, torch.tensor([True]), np.array(["a"])])
+def test_as_real_tensor_refuses_wrong_types(bad):
+    with pytest.raises(TypeError, match="theta must"):
+        v.as_real_tensor(bad, "theta")
+
+
+def test_as_real_tensor_accepts_numbers_lists_arrays_and_tensors():
+    for good in (2, 2.0, [2.0], np.array([2.0]), torch.tensor([2]), torch.tensor([2.0], dtype=torch.float64)):
+        assert float(v.as_real_tensor(good, "theta", dtype=torch.float64).sum()) == 2.0
