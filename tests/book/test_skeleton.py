@@ -72,3 +72,15 @@ def test_every_citation_uses_the_chapter_key_prefix(path):
 def test_prefixes_are_unique_across_chapters():
     pairs = [_prefixes(p) for p in CHAPTERS]
     assert len({k for k, _ in pairs}) == len(pairs) and len({label for _, label in pairs}) == len(pairs), pairs
+
+
+def test_references_bib_parses_and_has_every_cited_key():
+    from pybtex.database import parse_file
+
+    entries = set(parse_file(str(BOOK / "references.bib")).entries)  # a syntax error fails here, not in the build
+    for path in CHAPTERS:
+        prefix, _ = _prefixes(path)
+        text = "\n".join(_markdown(path))
+        keys = {k.strip() for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text) for k in group.split(",")}
+        missing = sorted(k for k in keys if k[len(prefix) :] not in entries)
+        assert not missing, f"{path.name}: cited but not in references.bib: {missing}"
