@@ -185,7 +185,7 @@ def bernoulli_score_function_gradient(
         check_choice(baseline, "baseline", ["leave-one-out"])
         if check_count(num_samples, "num_samples") < 2:
             raise ValueError(
-                "baseline='leave-one-out' needs num_samples >= 2; got num_samples=1 (b_s is the mean of the other draws)."
+                "baseline='leave-one-out' needs num_samples >= 2; got 1 (b_s is the mean of the other draws)."
             )
     elif baseline is not None:
         if isinstance(baseline, bool) or not isinstance(baseline, (numbers.Real, Tensor, np.ndarray)):
@@ -302,7 +302,7 @@ def expectation_surrogate(
         )
     elif estimator == "leave-one-out" and num_samples < 2:
         raise ValueError(
-            "estimator='leave-one-out' needs num_samples >= 2; got num_samples=1 (b_s is the mean of the other draws)."
+            "estimator='leave-one-out' needs num_samples >= 2; got 1 (b_s is the mean of the other draws)."
         )
     if estimator == "exact":
         return exact_expectation(f, logits)
