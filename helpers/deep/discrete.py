@@ -4,7 +4,10 @@ discrete latent variables*).
 The quantity: F(alpha) = E_{z ~ q_alpha}[f(z)] with q_alpha(z) = prod_i Bernoulli(z_i; sigmoid(alpha_i)), z in
 {0, 1}^n, logits alpha (..., n) (``...``: any batch shape, e.g. B data points), f: z (S, ..., n) -> (S, ...) any
 function (in a VAE, f(z) = log p(x | z)). Every estimator returns the gradient with respect to the **logits**; the
-encoder's gradient is its vector-Jacobian product with d alpha / d phi (autograd does it).
+encoder's gradient is its vector-Jacobian product with d alpha / d phi (autograd does it). The logits must be a
+finite floating tensor (a numpy array or an integer tensor is converted), and f must return exactly one value per
+draw and batch entry, shape z.shape[:-1]: a result that merely broadcasts (f forgot to sum over the bits, or returns
+one value per draw) raises ValueError naming f instead of giving a wrong gradient.
 
 * exact (enumeration of the 2^n states):   dF/dalpha = sum_z q(z) f(z) (z - sigmoid(alpha))
 * score function (REINFORCE), baseline b:  (1/S) sum_s (f(z_s) - b_s) (z_s - sigmoid(alpha)),  z_s ~ q
@@ -281,6 +284,9 @@ def expectation_surrogate(
       must accept real inputs; the gradient is biased, the value is f at the hard draws from the same noise);
       ``"st-gumbel"``: straight-through (f at the hard draws, gradient of the relaxed ones; biased);
     * ``"arm"``, ``"disarm"``: ARM and DisARM (``num_samples`` antithetic pairs, 2 evaluations of f each).
+
+    A ``baseline`` given with another estimator than ``"nvil"`` raises ValueError (it would be ignored); ``center``
+    only acts with ``"nvil"``, and ``temperature`` only with the relaxations (both are checked in every case).
     """
     check_callable(f, "f", how=_F_HOW)
     check_choice(estimator, "estimator", ESTIMATORS)
