@@ -339,3 +339,19 @@ def check_result_shape(value: object, name: str, shape: tuple[int, ...], *, what
             f"(got {tuple(value.shape)})."
         )
     return value
+
+
+def as_real_tensor(value: object, name: str, *, dtype: torch.dtype | None = None) -> Tensor:
+    """:func:`as_tensor`, raising ``TypeError`` naming ``name`` first when ``value`` is not a number, a list or tuple of
+    numbers, a numpy array or a tensor of numbers (a str, None, a dict or a bool is a wrong type, not a bad value)."""
+    if isinstance(value, (Tensor, np.ndarray)):
+        kind = "bool" if value.dtype in (torch.bool, np.bool_) else None
+        if kind is None and isinstance(value, np.ndarray) and value.dtype.kind not in "iufc":
+            kind = str(value.dtype)
+        if kind is not None:
+            raise TypeError(f"{name} must hold numbers (got an array of {kind}); convert it, e.g. with x.double().")
+    elif isinstance(value, bool) or not isinstance(value, (numbers.Number, list, tuple)):
+        raise TypeError(
+            f"{name} must be a number, a list of numbers, a numpy array or a tensor (got {type(value).__name__})."
+        )
+    return as_tensor(value, name, dtype=dtype)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -95,3 +96,14 @@ def test_check_broadcasts_to_and_check_result_shape():
         v.check_result_shape(torch.zeros(4, 3, 2), "f", (4, 3))
     with pytest.raises(TypeError, match="f must return a torch.Tensor"):
         v.check_result_shape(1.0, "f", (4, 3))
+
+
+@pytest.mark.parametrize("bad", ["1.0", None, True, {"a": 1}, torch.tensor([True]), np.array(["a"])])
+def test_as_real_tensor_refuses_wrong_types(bad):
+    with pytest.raises(TypeError, match="theta must"):
+        v.as_real_tensor(bad, "theta")
+
+
+def test_as_real_tensor_accepts_numbers_lists_arrays_and_tensors():
+    for good in (2, 2.0, [2.0], np.array([2.0]), torch.tensor([2]), torch.tensor([2.0], dtype=torch.float64)):
+        assert float(v.as_real_tensor(good, "theta", dtype=torch.float64).sum()) == 2.0

@@ -172,3 +172,16 @@ def test_bad_arguments_raise():
         diffusion.GaussianMixture([0.5, 0.6], [[0.0], [1.0]], [1.0, 1.0])
     with pytest.raises(ValueError, match="alpha_bar"):
         diffusion.Schedule.from_alpha_bar(torch.tensor([0.5, 0.7]))
+
+
+def test_inputs_that_used_to_broadcast_into_wrong_answers_are_refused():
+    s = diffusion.linear_schedule(10)
+    x0, t = torch.zeros(3, 2, dtype=torch.float64), torch.tensor([1, 5, 10])
+    with pytest.raises(ValueError, match="eps must have the shape of x0"):
+        diffusion.q_sample(x0, t, torch.zeros(3, 1, dtype=torch.float64), s)
+    with pytest.raises(ValueError, match="eps_model"):  # a predictor of shape (B, 1) for (B, D) data
+        diffusion.bound_terms(lambda xt, tt: xt[:, :1], x0, t, torch.zeros_like(x0), s)
+    with pytest.raises(ValueError, match="log_snr_max must be above"):
+        diffusion.gaussian_diffusion_loss_continuous([1.0], -5.0, 5.0)
+    with pytest.raises(TypeError, match="schedule must be a Schedule"):
+        diffusion.epsilon_weights(s.betas)

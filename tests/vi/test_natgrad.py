@@ -214,3 +214,39 @@ def test_the_fast_step_direction_equals_fisher_solve(parameterization):
     torch.testing.assert_close(_direction(st, theta, parameterization, "gradient"), grad)
     natural = torch.linalg.solve(vi.fisher_in(theta, parameterization), grad[..., None])[..., 0]
     torch.testing.assert_close(_direction(st, theta, parameterization, "natural"), natural)
+
+
+def test_bad_input_is_refused_where_it_used_to_give_nan_or_garbage():
+    with pytest.raises(ValueError, match="theta = .*'scale' coordinates"):
+        vi.to_shape_rate(torch.tensor([1.0, 0.0], dtype=DT), "scale")  # was (1, inf)
+    with pytest.raises(ValueError, match="theta must have shape"):
+        vi.gamma_nll([1.0, 2.0], torch.ones(3, dtype=DT))  # was read in part
+    with pytest.raises(ValueError, match="eta = .* not the natural parameter"):
+        vi.normal_gamma_from_natural(torch.tensor([0.0, 0.5, 1.0, -1.0], dtype=DT))  # was lambda_N = -1
+    with pytest.raises(ValueError, match="max_halvings"):  # was a trajectory leaving alpha, beta > 0
+        vi.fit_gamma([1.0, 2.0], [0.5, 8.0], 1.0, 3, max_halvings=0)
+
+
+def test_minibatch_sums_always_meet_the_cauchy_schwarz_check():
+    x = 2.0 + 0.5 * torch.randn(50, dtype=DT, generator=torch.Generator().manual_seed(11))
+    idx = torch.randint(0, 50, (200, 1), generator=torch.Generator().manual_seed(12))  # B = 1: equality
+    omega = torch.tensor([1.5, 20.0, 4.0, 3.0], dtype=DT)
+    for row in idx:
+        xb = x[row]
+        vi.conjugate_targets(50, xb.sum() * 50, (xb**2).sum() * 50, PRIOR, omega)  # does not raise
+    with pytest.raises(ValueError, match="swapped"):
+        vi.conjugate_targets(50, (x**2).sum(), x.sum(), PRIOR, omega)
+
+
+def test_a_diverged_log_normal_run_is_kept_and_never_reaches_a_level():
+    model = models.GammaPoisson()
+    init = torch.tensor([0.0, 0.0, math.log(0.1), math.log(0.1)], dtype=DT)
+    fit = vi.lognormal_q_fit(model, init, 30, 2, 5.0, method="gradient", generator=torch.Generator().manual_seed(0))
+    assert not torch.isfinite(fit.elbo[-1]).all()
+    assert (vi.first_hit(fit.elbo, -26.0) == 31).all()
+
+
+def test_validation_keeps_autograd_working():
+    eta = vi.gamma_natural_params(3.0, 2.0).requires_grad_()
+    vi.gamma_log_partition(eta).backward()
+    torch.testing.assert_close(eta.grad, vi.gamma_mean_sufficient(3.0, 2.0))
