@@ -268,6 +268,79 @@ def check_location_scale(loc: object, scale: object, *, dtype: torch.dtype | Non
     return loc_t.to(common), scale_t.to(common)
 
 
+def check_real_tensor(
+    value: object, name: str, *, what: str = "", hint: str = "", allow_negative_infinity: bool = False
+) -> Tensor:
+    """Return ``value`` as a floating tensor of shape (..., K), K >= 1, with finite entries: a floating tensor is
+    returned as is (its graph kept), a numpy array is converted, an integer tensor becomes the default float dtype.
+
+    Anything but a tensor or a numpy array raises ``TypeError`` naming ``name``; a bool or complex dtype, no last
+    axis, an empty last axis, NaN or inf raise ``ValueError``. ``allow_negative_infinity``: -inf is accepted (a
+    log-probability of 0), NaN and +inf are not."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise ValueError(f"{name} must hold real numbers (got a numpy array of dtype {value.dtype}).")
+        value = torch.from_numpy(value)
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor{' of shape ' + what if what else ''} (got {type(value).__name__}); "
+            "convert with torch.as_tensor(..., dtype=torch.float32)."
+        )
+    if value.dtype == torch.bool or value.is_complex():
+        raise ValueError(f"{name} must be a real floating-point tensor (got dtype {value.dtype}).")
+    if not value.is_floating_point():
+        value = value.to(torch.get_default_dtype())
+    if value.ndim == 0 or value.shape[-1] == 0:
+        raise ValueError(
+            f"{name} must have shape {what or '(..., K)'} with at least one entry on the last axis "
+            f"(got shape {tuple(value.shape)})."
+        )
+    nonfinite = ~torch.isfinite(value)
+    if nonfinite.any():  # the usual path pays one reduction
+        bad = torch.isnan(value) | (value == math.inf) if allow_negative_infinity else nonfinite
+        if bad.any():
+            need = "free of NaN and +inf (-inf, a probability of 0, is allowed)"
+            need = need if allow_negative_infinity else "finite"
+            raise ValueError(
+                f"{name} must be {need} (got {int(bad.sum())} of {value.numel()} entries NaN or inf, the first at "
+                f"index {tuple(int(i) for i in bad.nonzero()[0])}){'; ' + hint if hint else ''}."
+            )
+        if (value == -math.inf).all(-1).any():
+            raise ValueError(
+                f"{name} has a row (along its last axis) of only -inf entries: no category with a positive "
+                "probability; each row needs at least one finite entry."
+            )
+    return value
+
+
+def check_broadcasts_to(tensor: Tensor, name: str, shape: tuple[int, ...], *, what: str = "") -> Tensor:
+    """Return ``tensor``, raising ``ValueError`` naming ``name`` unless it broadcasts to ``shape`` without enlarging
+    it (shape (B, 1) against (B,) would silently turn a (B,) result into (B, B))."""
+    try:
+        fits = tuple(torch.broadcast_shapes(tensor.shape, shape)) == tuple(shape)
+    except RuntimeError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"{name} must have a shape that broadcasts to {tuple(shape)}{' (' + what + ')' if what else ''} "
+            f"(got {tuple(tensor.shape)})."
+        )
+    return tensor
+
+
+def check_result_shape(value: object, name: str, shape: tuple[int, ...], *, what: str = "") -> Tensor:
+    """Return ``value``, the result of a user's function ``name``, raising ``TypeError`` unless it is a tensor and
+    ``ValueError`` unless its shape is ``shape`` (a result that merely broadcasts would give a wrong answer)."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name} must return a torch.Tensor{' ' + what if what else ''} (got {type(value).__name__}).")
+    if tuple(value.shape) != tuple(shape):
+        raise ValueError(
+            f"{name} must return a tensor of shape {tuple(shape)}{' ' + what if what else ''} "
+            f"(got {tuple(value.shape)})."
+        )
+    return value
+
+
 def as_real_tensor(value: object, name: str, *, dtype: torch.dtype | None = None) -> Tensor:
     """:func:`as_tensor`, raising ``TypeError`` naming ``name`` first when ``value`` is not a number, a list or tuple of
     numbers, a numpy array or a tensor of numbers (a str, None, a dict or a bool is a wrong type, not a bad value)."""

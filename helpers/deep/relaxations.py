@@ -20,7 +20,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from helpers.common.validation import check_count, check_generator, check_positive_number
+from helpers.common.validation import (
+    check_count,
+    check_flag,
+    check_generator,
+    check_positive_number,
+    check_real_tensor,
+)
+
+_A_WHAT = "(..., K), unnormalized log-probabilities of the K categories"
 
 
 def _uniform(shape: tuple[int, ...], like: Tensor, generator: torch.Generator | None) -> Tensor:
@@ -41,7 +49,8 @@ def logistic_noise(shape: tuple[int, ...], like: Tensor, generator: torch.Genera
 
 def gumbel_max_sample(a: Tensor, num_samples: int, *, generator: torch.Generator | None = None) -> Tensor:
     """Exact categorical draws by the Gumbel-max trick: a (..., K) log-probabilities (up to a constant) ->
-    (S, ..., K) one-hot draws, argmax_k (a_k + G_k)."""
+    (S, ..., K) one-hot draws, argmax_k (a_k + G_k). An entry -inf is a category of probability 0."""
+    a = check_real_tensor(a, "a", what=_A_WHAT, allow_negative_infinity=True)
     num_samples = check_count(num_samples, "num_samples")
     check_generator(generator)
     scores = a + gumbel_noise((num_samples, *a.shape), a, generator)
@@ -56,10 +65,12 @@ def categorical_reparametrize(
     ``a`` are unnormalized log-probabilities (any real numbers; a + c gives the same draws), ``temperature`` tau > 0.
     Differentiable in ``a`` (the reparameterization). ``log=True`` returns log y (``log_softmax``, finite even when
     an entry of y underflows to 0). The course assignment's ``categorical_reparametrize(a, N, temp)``; Jang et al.
-    2017, eq. (1); Maddison et al. 2017, Definition 1.
+    2017, eq. (1); Maddison et al. 2017, Definition 1. An entry -inf is a category of probability 0.
     """
+    a = check_real_tensor(a, "a", what=_A_WHAT, allow_negative_infinity=True)
     num_samples = check_count(num_samples, "num_samples")
     tau = check_positive_number(temperature, "temperature", example="temperature=0.5")
+    check_flag(log, "log")
     check_generator(generator)
     scores = (a + gumbel_noise((num_samples, *a.shape), a, generator)) / tau
     return F.log_softmax(scores, -1) if log else F.softmax(scores, -1)
@@ -80,8 +91,12 @@ def relaxed_bernoulli(
     ``hard + relaxed - relaxed.detach()``: its value is the binary draw, its gradient the relaxed one (the
     straight-through Gumbel estimator, Jang et al. 2017, Section 2.2).
     """
+    logits = check_real_tensor(
+        logits, "logits", what="(..., n), one logit per bit", hint="clamp +-inf logits, e.g. logits.clamp(-30, 30)"
+    )
     num_samples = check_count(num_samples, "num_samples")
     tau = check_positive_number(temperature, "temperature", example="temperature=0.5")
+    check_flag(straight_through, "straight_through")
     check_generator(generator)
     noisy = logits + logistic_noise((num_samples, *logits.shape), logits, generator)
     relaxed = torch.sigmoid(noisy / tau)

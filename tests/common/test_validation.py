@@ -59,6 +59,45 @@ def test_tensor_checks():
     assert loc.dtype == scale.dtype == torch.float64
 
 
+def test_check_real_tensor_keeps_tensors_converts_numpy_and_ints_and_refuses_the_rest():
+    import numpy as np
+
+    t = torch.randn(2, 3, requires_grad=True)
+    assert v.check_real_tensor(t, "logits") is t  # the graph is kept
+    assert v.check_real_tensor(np.zeros((2, 3)), "logits").dtype == torch.float64
+    assert v.check_real_tensor(torch.tensor([1, 2]), "a").dtype == torch.get_default_dtype()
+    cases = [([1.0], TypeError), (torch.tensor(1.0), ValueError), (torch.zeros(2, 0), ValueError),
+             (torch.tensor([True]), ValueError), (torch.tensor([1 + 1j]), ValueError),
+             (torch.tensor([0.0, math.nan]), ValueError), (torch.tensor([-math.inf]), ValueError)]  # fmt: skip
+    for bad, error in cases:
+        with pytest.raises(error, match="logits"):
+            v.check_real_tensor(bad, "logits")
+    with pytest.raises(
+        ValueError, match=r"a must be finite \(got 1 of 3 entries NaN or inf, the first at index \(2,\)"
+    ):
+        v.check_real_tensor(torch.tensor([0.0, 1.0, math.inf]), "a")
+    a = torch.tensor([[0.0, -math.inf], [1.0, 2.0]])
+    assert v.check_real_tensor(a, "a", allow_negative_infinity=True) is a
+    for bad in (torch.tensor([0.0, math.inf]), torch.tensor([0.0, math.nan]), torch.full((2, 2), -math.inf)):
+        with pytest.raises(ValueError, match=r"\ba\b"):
+            v.check_real_tensor(bad, "a", allow_negative_infinity=True)
+
+
+def test_check_broadcasts_to_and_check_result_shape():
+    b = torch.zeros(3)
+    assert v.check_broadcasts_to(b, "baseline", (2, 3)) is b
+    assert v.check_broadcasts_to(torch.zeros(()), "baseline", (3,)).shape == ()
+    for bad in (torch.zeros(3, 1), torch.zeros(2)):  # (3, 1) would enlarge (3,) to (3, 3); (2,) does not broadcast
+        with pytest.raises(ValueError, match=r"baseline must have a shape that broadcasts to \(3,\)"):
+            v.check_broadcasts_to(bad, "baseline", (3,))
+    out = torch.zeros(4, 3)
+    assert v.check_result_shape(out, "f", (4, 3)) is out
+    with pytest.raises(ValueError, match=r"f must return a tensor of shape \(4, 3\).*got \(4, 3, 2\)"):
+        v.check_result_shape(torch.zeros(4, 3, 2), "f", (4, 3))
+    with pytest.raises(TypeError, match="f must return a torch.Tensor"):
+        v.check_result_shape(1.0, "f", (4, 3))
+
+
 @pytest.mark.parametrize("bad", ["1.0", None, True, {"a": 1}, torch.tensor([True]), np.array(["a"])])
 def test_as_real_tensor_refuses_wrong_types(bad):
     with pytest.raises(TypeError, match="theta must"):
