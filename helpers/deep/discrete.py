@@ -54,6 +54,7 @@ from helpers.common.validation import (
     check_unit_interval_values,
 )
 from helpers.deep.relaxations import relaxed_bernoulli
+from helpers.deep.vae import ACTIVATIONS, mlp
 
 Fn = Callable[[Tensor], Tensor]  # f: z (S, ..., n) -> (S, ...)
 ESTIMATORS = ("exact", "reinforce", "leave-one-out", "nvil", "gumbel", "st-gumbel", "arm", "disarm")
@@ -351,18 +352,6 @@ def expectation_surrogate(
     return value + (surrogate - surrogate.detach())
 
 
-ACTIVATIONS = {"tanh": nn.Tanh, "leaky_relu": nn.LeakyReLU, "relu": nn.ReLU}
-
-
-def _mlp(sizes: Sequence[int], activation: str) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2:
-            layers.append(ACTIVATIONS[activation]())
-    return nn.Sequential(*layers)
-
-
 class BernoulliVAE(nn.Module):
     """A VAE with n binary latents: q_phi(z | x) = prod_i Bernoulli(sigmoid(alpha_phi(x)_i)), p(z) = prod_i
     Bernoulli(sigmoid(beta_i)) (beta = 0, fixed, or learned), p_theta(x | z) Bernoulli from decoder logits.
@@ -398,8 +387,8 @@ class BernoulliVAE(nn.Module):
         check_flag(learned_prior, "learned_prior")
         baseline_hidden = check_count(baseline_hidden, "baseline_hidden", minimum=0)
         self.input_dim, self.latent_dim = input_dim, latent_dim
-        self.encoder = _mlp([input_dim, *hidden, latent_dim], activation)
-        self.decoder = _mlp([latent_dim, *hidden[::-1], input_dim], activation)
+        self.encoder = mlp([input_dim, *hidden, latent_dim], activation)
+        self.decoder = mlp([latent_dim, *hidden[::-1], input_dim], activation)
         self.prior_logits = nn.Parameter(torch.zeros(latent_dim), requires_grad=bool(learned_prior))
         self.baseline = None
         if baseline_hidden:

@@ -29,12 +29,14 @@ from helpers.common.validation import (
 from helpers.deep._kernels import BernoulliLogProb, LinearBernoulliLogProb
 
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian-learned")
-ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU}
 SCALE_ACTIVATIONS = ("exp", "softplus", "sigmoid")
 ENCODERS = ("shared", "separate")
 
 
-def _mlp(sizes: Sequence[int], activation: str) -> nn.Sequential:
+def mlp(sizes: Sequence[int], activation: str) -> nn.Sequential:
+    """Affine layers of the given sizes with ``activation`` between them (none after the last); the networks of
+    every VAE of the part."""
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))
@@ -125,12 +127,12 @@ class VAE(nn.Module):
             "min_log_var": min_log_var,
         }
         if encoder == "shared":
-            self.encoder = _mlp((input_dim, *hidden, 2 * latent_dim), activation)
+            self.encoder = mlp((input_dim, *hidden, 2 * latent_dim), activation)
         else:
-            self.encoder_loc = _mlp((input_dim, *hidden, latent_dim), activation)
-            self.encoder_scale = _mlp((input_dim, *hidden, latent_dim), activation)
+            self.encoder_loc = mlp((input_dim, *hidden, latent_dim), activation)
+            self.encoder_scale = mlp((input_dim, *hidden, latent_dim), activation)
         outputs = 2 * input_dim if likelihood == "gaussian-learned" else input_dim
-        self.decoder = _mlp((latent_dim, *dec_hidden, outputs), activation)
+        self.decoder = mlp((latent_dim, *dec_hidden, outputs), activation)
 
     def extra_repr(self) -> str:
         return f"likelihood={self.likelihood!r}, scale_activation={self.scale_activation!r}"
