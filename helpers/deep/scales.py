@@ -62,8 +62,8 @@ class DeepScale:
     diffusion_image_eval: int = 200
     diffusion_vae_epochs: int = 50
     discrete_repeats: int = 2_000
-    discrete_train_images: int | None = 4_000
-    discrete_epochs: int = 2
+    discrete_train_images: int | None = 10_000
+    discrete_epochs: int = 8
     discrete_seeds: int = 2
 
 
@@ -110,8 +110,8 @@ SCALES = {
         diffusion_image_eval=200,
         diffusion_vae_epochs=50,
         discrete_repeats=2_000,
-        discrete_train_images=4_000,
-        discrete_epochs=2,
+        discrete_train_images=10_000,
+        discrete_epochs=8,
         discrete_seeds=2,
     ),
     "full": DeepScale(  # paper scale (Burda et al.'s 3,280 passes; a GPU is advised)
