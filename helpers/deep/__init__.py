@@ -35,7 +35,7 @@ from helpers.deep.objectives import elbo, iwelbo, log_evidence, log_weights, sta
 from helpers.deep.relaxations import categorical_reparametrize, gumbel_max_sample, relaxed_bernoulli
 from helpers.deep.schedules import cyclical_beta, linear_beta
 from helpers.deep.toy import elbo_gradient_terms, elbo_gradient_variance, gaussian_iwelbo, gaussian_log_weights
-from helpers.deep.training import TEST_BINARIZATION_SEED, TRAIN_BINARIZATION_SEED, train
+from helpers.deep.training import TEST_BINARIZATION_SEED, TRAIN_BINARIZATION_SEED, train, train_replicas
 from helpers.deep.vae import VAE
 
 register_scales("deep", scales.SCALES)
@@ -69,6 +69,7 @@ __all__ = [
     "standard_normal_kl",
     "tile_images",
     "train",
+    "train_replicas",
     "BernoulliVAE",
     "arm_gradient",
     "bernoulli_kl",

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -335,3 +335,50 @@ def train(
         if bar is not None:
             bar.close()
     return history
+
+
+def train_replicas(
+    models: Sequence[nn.Module],
+    x_train: Tensor,
+    *,
+    generators: Sequence[torch.Generator],
+    objective: Objective,
+    epochs: int,
+    **kwargs: Any,
+) -> list[History]:
+    """Train R independent replicas (seeds) of one run: ``models[r]`` with ``generators[r]``; return R Histories.
+
+    Each replica follows the algorithm of :func:`train` called as
+    ``train(models[r], x_train, generator=generators[r], objective=objective, epochs=epochs, **kwargs)``: the
+    same settings, its own shuffles, binarization and objective noise; the models are trained in place. The
+    replicas share nothing but the data, so the spread of their results across r is the seed-to-seed spread of
+    the method (Shapes: x_train (N, P); R = len(models) = len(generators)).
+
+    Args:
+        models: R modules of one architecture (each initialized from its own seed).
+        generators: R ``torch.Generator`` objects, one per replica (distinct seeds).
+        objective, epochs, kwargs: as in :func:`train`; ``generator``, ``checkpoint`` and ``callback`` are not
+            accepted (one generator per replica is given by ``generators``).
+
+    Raises:
+        TypeError, ValueError: as :func:`train`, and when ``models`` and ``generators`` differ in length or are empty.
+    """
+    for name in ("generator", "checkpoint", "callback"):
+        if name in kwargs:
+            raise TypeError(f"train_replicas does not take {name}=: give one generator per replica in generators=.")
+    models = list(models) if isinstance(models, (list, tuple)) else models
+    generators = list(generators) if isinstance(generators, (list, tuple)) else generators
+    check_instance(models, "models", list, how="a list of R modules, e.g. [deep.VAE(784) for _ in range(3)]")
+    check_instance(generators, "generators", list, how="a list of R torch.Generator objects, one per model")
+    if not models or len(models) != len(generators):
+        raise ValueError(
+            f"models and generators must be non-empty lists of the same length R (got {len(models)} models and "
+            f"{len(generators)} generators): give one generator per replica."
+        )
+    for r, g in enumerate(generators):
+        if not isinstance(g, torch.Generator):
+            raise TypeError(f"generators[{r}] must be a torch.Generator (got {type(g).__name__}).")
+    return [
+        train(model, x_train, generator=g, objective=objective, epochs=epochs, **kwargs)
+        for model, g in zip(models, generators)
+    ]

@@ -495,6 +495,22 @@ BAD = [
         ValueError,
         "x_test",
     ),  # fmt: skip
+    (
+        "train_replicas",
+        "generators shorter than models",
+        lambda: deep.train_replicas([VAE, VAE], XV, generators=[torch.Generator()], objective=deep.elbo, epochs=1),
+        ValueError,
+        "generators",
+    ),
+    (
+        "train_replicas",
+        "generator= given",
+        lambda: deep.train_replicas(
+            [VAE], XV, generators=[torch.Generator()], generator=torch.Generator(), objective=deep.elbo, epochs=1
+        ),
+        TypeError,
+        "generators",
+    ),  # fmt: skip
     ("train", "epochs 0", lambda: deep.train(VAE, XV, objective=deep.elbo, epochs=0), ValueError, "epochs"),
     ("train", "objective a str", lambda: deep.train(VAE, XV, objective="elbo", epochs=1), TypeError, "objective"),
     (

@@ -400,3 +400,26 @@ def test_training_killed_at_random_points_resumes_bit_identically(tmp_path):
     for field in ("epoch", "train", "test", "beta"):
         got, want = torch.tensor(getattr(resumed, field)), torch.tensor(getattr(reference, field))
         torch.testing.assert_close(got, want, rtol=0, atol=0, equal_nan=True, msg=field)
+
+
+def test_train_replicas_match_independent_train_runs():
+    """Each replica is the run train() makes with that replica's generator (the sequential reference)."""
+    x = torch.rand(60, 16, generator=torch.Generator().manual_seed(3))
+    kw = dict(objective=deep.elbo, epochs=2, batch_size=20, progress=False, binarization="dynamic")
+    seeds = [11, 12]
+    ref_models = []
+    for s in seeds:
+        torch.manual_seed(s)
+        ref_models.append(deep.VAE(16, (8,), 2))
+    ref = [deep.train(m, x, generator=torch.Generator().manual_seed(s), **kw) for m, s in zip(ref_models, seeds)]
+    models = []
+    for s in seeds:
+        torch.manual_seed(s)
+        models.append(deep.VAE(16, (8,), 2))
+    got = deep.train_replicas(models, x, generators=[torch.Generator().manual_seed(s) for s in seeds], **kw)
+    assert len(got) == 2
+    for h, h_ref, m, m_ref in zip(got, ref, models, ref_models):
+        assert h.train == pytest.approx(h_ref.train, rel=1e-5)
+        for p, q in zip(m.parameters(), m_ref.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+    assert got[0].train != got[1].train  # the replicas are independent runs
