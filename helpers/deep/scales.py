@@ -35,6 +35,7 @@ class DeepScale:
     diffusion_image_steps: Adam steps of the noise predictor on the 8 x 8 digits.
     diffusion_image_eval: test digits on which the diffusion bound (all T terms) and the VAE bound are evaluated.
     diffusion_vae_epochs: epochs of the VAE trained on the same dequantized digits for comparison.
+    diffusion_seeds: independent seeds of both digit models (the diffusion-vs-VAE verdict uses their spread).
     discrete_repeats: independent draws of every estimator's gradient on the enumerable Bernoulli VAE (chapter
         *Gradients for discrete latent variables*: bias in SEs and variance against the exact gradient).
     discrete_train_images: training images of that chapter's 200-bit image benchmark.
@@ -61,6 +62,7 @@ class DeepScale:
     diffusion_image_steps: int = 6_000
     diffusion_image_eval: int = 200
     diffusion_vae_epochs: int = 50
+    diffusion_seeds: int = 3
     discrete_repeats: int = 2_000
     discrete_train_images: int | None = 10_000
     discrete_epochs: int = 8
