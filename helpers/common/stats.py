@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from helpers.common.validation import as_tensor
+from helpers.common.validation import as_tensor, check_count, check_variance_and_fourth_moment
 
 Z_95 = 1.959963984540054  # the 97.5% quantile of N(0, 1)
 
@@ -148,3 +148,34 @@ def paired_ratio_and_se(a: Tensor, b: Tensor) -> tuple[float, float]:
         )
     r = a.mean() / b.mean()
     return float(r), float((a - r * b).std() / (math.sqrt(len(a)) * b.mean()))
+
+
+def mean_central_moments(variance: object, central4: object, num_samples: int) -> tuple[Tensor, Tensor]:
+    """Variance and fourth central moment of the mean of M = ``num_samples`` iid draws, from one draw's.
+
+    With one draw's variance sigma^2 and fourth central moment mu4 (cumulants k2 = sigma^2, k4 = mu4 - 3 sigma^4),
+    the mean's cumulants are k2 / M and k4 / M^3, so Var = sigma^2 / M and
+    mu4(mean) = (mu4 - 3 sigma^4) / M^3 + 3 sigma^4 / M^2 (cumulants of a sum add; e.g. Cramer 1946,
+    *Mathematical Methods of Statistics*, ch. 15 and 27). Elementwise over broadcast shapes (e.g. (4,) components).
+    Chapter: *Gradient estimators* (the exact SE of the variance of M-draw estimates).
+    """
+    var_t, mu4_t = check_variance_and_fourth_moment(variance, central4)
+    m = check_count(num_samples, "num_samples")
+    return var_t / m, (mu4_t - 3 * var_t**2) / m**3 + 3 * var_t**2 / m**2
+
+
+def exact_variance_se(variance: object, central4: object, num_values: int) -> Tensor:
+    """Exact standard error of the unbiased sample variance s^2 of n = ``num_values`` iid values whose variance
+    sigma^2 and fourth central moment mu4 are known:
+
+        Var(s^2) = (mu4 - (n - 3) / (n - 1) sigma^4) / n
+
+    (Cramer 1946, *Mathematical Methods of Statistics*, ch. 27).
+
+    Unlike :func:`variance_and_se`, whose SE comes from the same values' fourth moment (itself noisy and skewed for
+    heavy-tailed terms such as eps^2), this one is a fixed number, so a z-score (s^2 - sigma^2) / SE tests only s^2.
+    Elementwise over broadcast shapes. Chapters: *Gradient estimators*, *Sticking the landing*.
+    """
+    var_t, mu4_t = check_variance_and_fourth_moment(variance, central4)
+    n = check_count(num_values, "num_values", minimum=2)
+    return torch.sqrt(torch.clamp(mu4_t - (n - 3) / (n - 1) * var_t**2, min=0.0) / n)

@@ -355,3 +355,25 @@ def as_real_tensor(value: object, name: str, *, dtype: torch.dtype | None = None
             f"{name} must be a number, a list of numbers, a numpy array or a tensor (got {type(value).__name__})."
         )
     return as_tensor(value, name, dtype=dtype)
+
+
+def check_variance_and_fourth_moment(variance: object, central4: object) -> tuple[Tensor, Tensor]:
+    """Return ``variance`` and ``central4`` (a fourth central moment) as broadcast tensors, raising ``TypeError``
+    for non-numbers and ``ValueError`` naming the argument unless both are finite, variance >= 0 and
+    central4 >= variance^2 (Jensen's inequality: a fourth central moment below the squared variance is impossible)."""
+    var_t = check_finite(as_real_tensor(variance, "variance"), "variance")
+    mu4_t = check_finite(as_real_tensor(central4, "central4"), "central4")
+    if not (var_t >= 0).all():
+        raise ValueError(f"variance must be >= 0 (got {var_t.tolist()}); pass the variance, not a log or an SE.")
+    try:
+        var_t, mu4_t = torch.broadcast_tensors(var_t, mu4_t)
+    except RuntimeError:
+        raise ValueError(
+            f"variance and central4 must broadcast together (got shapes {tuple(var_t.shape)}, {tuple(mu4_t.shape)})."
+        ) from None
+    if not (mu4_t >= var_t**2 * (1 - 1e-12)).all():
+        raise ValueError(
+            f"central4 must be >= variance^2 (got {mu4_t.tolist()} for variance {var_t.tolist()}); pass the fourth "
+            "CENTRAL moment E[(X - E X)^4], not the kurtosis or the excess kurtosis."
+        )
+    return var_t, mu4_t

@@ -114,6 +114,18 @@ BAD = [
     ("sample_gamma", "generator str", lambda: common.sample_gamma(1.0, 1.0, 3, "g"), TypeError, "generator"),
     ("mean_and_se", "one value", lambda: common.mean_and_se(torch.ones(1)), ValueError, "values"),
     ("variance_and_se", "three values", lambda: common.variance_and_se(torch.ones(3)), ValueError, "values"),
+    ("exact_variance_se", "variance < 0", lambda: common.exact_variance_se(-1.0, 1.0, 10), ValueError, "variance"),
+    ("exact_variance_se", "central4 < var^2", lambda: common.exact_variance_se(1.0, 0.5, 10), ValueError, "central4"),
+    ("exact_variance_se", "num_values 1", lambda: common.exact_variance_se(1.0, 3.0, 1), ValueError, "num_values"),
+    ("exact_variance_se", "central4 NaN", lambda: common.exact_variance_se(1.0, NAN, 10), ValueError, "central4"),
+    ("mean_central_moments", "variance str", lambda: common.mean_central_moments("a", 1.0, 2), TypeError, "variance"),
+    (
+        "mean_central_moments",
+        "num_samples 0",
+        lambda: common.mean_central_moments(1.0, 3.0, 0),
+        ValueError,
+        "num_samples",
+    ),
     # ---------------------------------------------------------------------------------------------- models
     ("GammaPoisson", "negative count", lambda: models.GammaPoisson(x=(1, -2)), ValueError, r"\bx\b"),
     ("GammaPoisson", "u_shape 0", lambda: models.GammaPoisson(u_shape=0.0), ValueError, "u_shape"),

@@ -82,3 +82,29 @@ def test_ratio_standard_errors_paired_and_unpaired():
     spread = float(torch.tensor([r for r, _ in ratios]).std())
     mean_se = sum(s for _, s in ratios) / len(ratios)
     assert abs(mean_se / spread - 1) < 0.2  # the SE of a standard deviation from 200 replications is 5%
+
+
+def test_exact_variance_se_is_the_normal_theory_value():
+    # for a normal sample mu4 = 3 sigma^4 and Var(s^2) = 2 sigma^4 / (n - 1) exactly
+    for n in (2, 5, 1000):
+        se = common.exact_variance_se(9.0, 3 * 81.0, n)
+        assert float(se) == pytest.approx(math.sqrt(2 * 81.0 / (n - 1)), rel=1e-12)
+
+
+def test_exact_variance_se_matches_a_simulation_of_small_uniform_samples():
+    # uniform(0, 1): sigma^2 = 1/12, mu4 = 1/80; n = 4, where (n - 3)/(n - 1) differs most from 1. The empirical
+    # variance of 400,000 replicated s^2 is compared in units of its own (large-sample) SE: 4.5 SE
+    values = torch.rand(400_000, 4, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    s2 = values.var(1)
+    var_s2, var_s2_se = common.variance_and_se(s2)
+    exact = float(common.exact_variance_se(1 / 12, 1 / 80, 4)) ** 2
+    assert abs(float(var_s2) - exact) < 4.5 * float(var_s2_se)
+    assert abs(float(s2.mean()) - 1 / 12) < 4.5 * float(s2.std()) / math.sqrt(400_000)  # s^2 is unbiased
+
+
+def test_mean_central_moments_of_exponential_draws_are_the_gamma_moments():
+    # the mean of m Exponential(1) draws is Gamma(m, rate m): variance 1/m, fourth central moment 3 (m + 2) / m^3
+    for m in (1, 3, 10):
+        var, mu4 = common.mean_central_moments(1.0, 9.0, m)
+        assert float(var) == pytest.approx(1 / m, rel=1e-12)
+        assert float(mu4) == pytest.approx(3 * (m + 2) / m**3, rel=1e-12)
