@@ -144,50 +144,78 @@ def _prepare(model, x_train, x_test, objective, test_objective, binarization, de
     return _Run(device, generator, x_train, x_test, objective if test_objective is None else test_objective, data)
 
 
+#: minibatch steps between the checks that the loss is finite (one host sync per check, not one per step)
+CHECK_EVERY = 50
+#: minibatch steps between progress-bar updates (a notebook widget update costs more than a small model's step)
+PROGRESS_EVERY = 25
+
+
 def _sgd_epoch(model, opt, run: _Run, objective, *, epoch, batch_size, binarization, beta_schedule, lr, bar):
     """One pass of minibatch stochastic gradient ascent on the objective; returns (sum of the objective, last beta).
 
     For each minibatch of a fresh random permutation: (binarize it afresh,) estimate the objective per data point,
-    step on the gradient of minus its mean.
+    step on the gradient of minus its mean. The minibatch losses stay on the device; every ``CHECK_EVERY`` steps
+    and at the end of the epoch (before anything is recorded or checkpointed) one check finds the first
+    non-finite one and names its step (:func:`_check_finite`).
     """
     n = len(run.x_train)
     steps_per_epoch = math.ceil(n / batch_size)
-    total = torch.zeros((), device=run.device)
     beta = math.nan
+    losses: list[Tensor] = []  # (), the detached loss of each minibatch of the epoch so far
+    checked = pending = 0
     order = torch.randperm(n, generator=run.generator, device=run.device)
+    kwargs: dict[str, Any] = {"generator": run.generator}
     for step, index in enumerate(order.split(batch_size)):
-        xb = run.x_train[index]
+        xb = run.x_train.index_select(0, index)
         if binarization == "dynamic":
             xb = torch.bernoulli(xb, generator=run.generator)
-        kwargs: dict[str, Any] = {"generator": run.generator}
         if beta_schedule is not None:
             beta = float(beta_schedule(epoch + step / steps_per_epoch))
             kwargs["beta"] = beta
         values = objective(model, xb, **kwargs)
-        loss = -_checked_mean(values, len(xb), epoch, step, steps_per_epoch, lr)
+        if values.shape != (len(xb),):
+            raise ValueError(
+                f"objective must return one value per data point, shape ({len(xb)},) (got {tuple(values.shape)}); "
+                "do not reduce it (train takes the mean)."
+            )
+        loss = -values.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        total += values.detach().sum()
+        losses.append(loss.detach())
+        if len(losses) - checked >= CHECK_EVERY:
+            checked = _check_finite(losses, checked, epoch, steps_per_epoch, lr)
         if bar is not None:
-            bar.update(1)
+            pending += 1
+            if pending >= PROGRESS_EVERY:
+                bar.update(pending)
+                pending = 0
+    _check_finite(losses, checked, epoch, steps_per_epoch, lr)
+    if bar is not None and pending:
+        bar.update(pending)
+    sizes = torch.full((len(losses),), float(batch_size), dtype=torch.float64, device=run.device)
+    sizes[-1] = n - batch_size * (len(losses) - 1)
+    total = -(torch.stack(losses).double() * sizes).sum()  # the sum of the objective over the epoch's images
     return total, beta
 
 
-def _checked_mean(values: Tensor, batch: int, epoch: int, step: int, steps_per_epoch: int, lr: float) -> Tensor:
-    if values.shape != (batch,):
+def _check_finite(losses: list[Tensor], checked: int, epoch: int, steps_per_epoch: int, lr: float) -> int:
+    """Raise a ValueError naming the first minibatch step whose loss is not finite, among ``losses[checked:]``
+    (one host sync); return how many losses are checked now."""
+    if checked == len(losses):
+        return checked
+    recent = torch.stack(losses[checked:])
+    finite = torch.isfinite(recent)
+    if not bool(finite.all()):
+        first = int((~finite).nonzero()[0, 0])
+        step = checked + first
         raise ValueError(
-            f"objective must return one value per data point, shape ({batch},) (got {tuple(values.shape)}); do not "
-            "reduce it (train takes the mean)."
+            f"the loss is {float(recent[first])} at epoch {epoch + 1}, step {step + 1} of {steps_per_epoch}: "
+            f"training diverged. Lower the learning rate (lr={lr:g}; try {lr / 10:g}), or check the data and the "
+            "likelihood (e.g. a learned variance needs min_log_var). The model holds the parameters of at most "
+            f"{CHECK_EVERY} steps later; a checkpoint holds the last completed epoch."
         )
-    mean = values.mean()
-    if not torch.isfinite(mean):
-        raise ValueError(
-            f"the loss is {-mean.item()} at epoch {epoch + 1}, step {step + 1} of {steps_per_epoch}: training "
-            f"diverged. Lower the learning rate (lr={lr:g}; try {lr / 10:g}), or check the data and the likelihood "
-            "(e.g. a learned variance needs min_log_var)."
-        )
-    return mean
+    return len(losses)
 
 
 def train(
@@ -244,7 +272,8 @@ def train(
         TypeError: an argument of the wrong type (the message names it).
         ValueError: bad arguments; an unusable checkpoint path; a corrupt checkpoint; a checkpoint from a different
             model or from a run with other settings (the message names what differs); a non-finite loss (the
-            message names the step and suggests a lower learning rate).
+            message names the first such step and suggests a lower learning rate; the losses are checked every
+            ``CHECK_EVERY`` steps and before each epoch is recorded, so no checkpoint holds a diverged epoch).
         KeyboardInterrupt: re-raised after saying which epoch the checkpoint holds (at most the current epoch
             is lost).
     """
