@@ -24,6 +24,7 @@ Usage::
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 import time
@@ -218,6 +219,35 @@ def _check_finite(losses: list[Tensor], checked: int, epoch: int, steps_per_epoc
     return len(losses)
 
 
+def _check_arguments(
+    model, *, objective, epochs, batch_size, lr, test_objective, test_batch_size, binarization, beta_schedule,
+    optimizer, checkpoint, generator, progress, callback,
+) -> tuple[int, int, int, float, Path | None]:  # fmt: skip
+    """The argument checks of :func:`train` (shared with the stacked replicas); returns (epochs, batch_size,
+    test_batch_size, lr, checkpoint path or None)."""
+    check_callable(
+        objective, "objective", how="objective(model, x_batch, generator=...) -> (B,) values, e.g. deep.elbo"
+    )
+    for value, name in ((test_objective, "test_objective"), (beta_schedule, "beta_schedule"),
+                        (optimizer, "optimizer"), (callback, "callback")):  # fmt: skip
+        if value is not None:
+            check_callable(value, name)
+    check_instance(model, "model", nn.Module, how="e.g. deep.VAE(784)")
+    epochs = check_count(epochs, "epochs")
+    batch_size = check_count(batch_size, "batch_size")
+    test_batch_size = check_count(test_batch_size, "test_batch_size")
+    lr = check_positive_number(lr, "lr", example="lr=1e-3")
+    check_choice(binarization, "binarization", (None, "dynamic", "fixed"))
+    check_flag(progress, "progress")
+    check_generator(generator)
+    path = None
+    if checkpoint is not None:
+        check_instance(checkpoint, "checkpoint", (str, Path), how="a file path such as 'runs/vae.pt'")
+        path = Path(checkpoint)
+        check_checkpoint_path(path)  # before training: a bad path must not cost an epoch and its History
+    return epochs, batch_size, test_batch_size, lr, path
+
+
 def train(
     model: nn.Module,
     x_train: Tensor,
@@ -277,26 +307,11 @@ def train(
         KeyboardInterrupt: re-raised after saying which epoch the checkpoint holds (at most the current epoch
             is lost).
     """
-    check_callable(
-        objective, "objective", how="objective(model, x_batch, generator=...) -> (B,) values, e.g. deep.elbo"
-    )
-    for value, name in ((test_objective, "test_objective"), (beta_schedule, "beta_schedule"),
-                        (optimizer, "optimizer"), (callback, "callback")):  # fmt: skip
-        if value is not None:
-            check_callable(value, name)
-    check_instance(model, "model", nn.Module, how="e.g. deep.VAE(784)")
-    epochs = check_count(epochs, "epochs")
-    batch_size = check_count(batch_size, "batch_size")
-    test_batch_size = check_count(test_batch_size, "test_batch_size")
-    lr = check_positive_number(lr, "lr", example="lr=1e-3")
-    check_choice(binarization, "binarization", (None, "dynamic", "fixed"))
-    check_flag(progress, "progress")
-    check_generator(generator)
-    path = None
-    if checkpoint is not None:
-        check_instance(checkpoint, "checkpoint", (str, Path), how="a file path such as 'runs/vae.pt'")
-        path = Path(checkpoint)
-        check_checkpoint_path(path)  # before training: a bad path must not cost an epoch and its History
+    epochs, batch_size, test_batch_size, lr, path = _check_arguments(
+        model, objective=objective, epochs=epochs, batch_size=batch_size, lr=lr, test_objective=test_objective,
+        test_batch_size=test_batch_size, binarization=binarization, beta_schedule=beta_schedule, optimizer=optimizer,
+        checkpoint=checkpoint, generator=generator, progress=progress, callback=callback,
+    )  # fmt: skip
     run = _prepare(model, x_train, x_test, objective, test_objective, binarization, device, generator)
 
     params = list(model.parameters())
@@ -373,6 +388,7 @@ def train_replicas(
     generators: Sequence[torch.Generator],
     objective: Objective,
     epochs: int,
+    stack: bool | None = None,
     **kwargs: Any,
 ) -> list[History]:
     """Train R independent replicas (seeds) of one run: ``models[r]`` with ``generators[r]``; return R Histories.
@@ -383,18 +399,39 @@ def train_replicas(
     replicas share nothing but the data, so the spread of their results across r is the seed-to-seed spread of
     the method (Shapes: x_train (N, P); R = len(models) = len(generators)).
 
+    Two implementations. **Stacked** (:mod:`helpers.deep.replicas`): the R replicas' weights are stacked and every
+    layer runs as one batched matrix product over them, which for small, overhead-bound models gives several
+    times the model-images per second of R calls of :func:`train` (benchmarks/RESULTS.md). It takes deep.VAE
+    models of one configuration (every likelihood and encoder type), the objectives deep.elbo and deep.iwelbo
+    (or ``functools.partial`` of them: ``num_samples``, ``kl``, ``beta``, ``path_derivative``), and the default Adam
+    or an optimizer factory returning Adam, AdamW, SGD or RMSprop. Each replica draws with its own generator in
+    the order train() draws, so the stacked run is the sequential one up to floating-point rounding.
+    **Sequential** (the reference): R calls of :func:`train`, for everything else (another module, a chapter's own
+    objective closure, another optimizer). ``History.seconds`` of a stacked run is the epoch's time for all R.
+
     Args:
         models: R modules of one architecture (each initialized from its own seed).
         generators: R ``torch.Generator`` objects, one per replica (distinct seeds).
         objective, epochs, kwargs: as in :func:`train`; ``generator``, ``checkpoint`` and ``callback`` are not
             accepted (one generator per replica is given by ``generators``).
+        stack: None (default): stacked when possible, else sequential; True: stacked, or a ValueError that says
+            why it cannot be; False: the sequential reference.
 
     Raises:
-        TypeError, ValueError: as :func:`train`, and when ``models`` and ``generators`` differ in length or are empty.
+        TypeError, ValueError: as :func:`train`, and when ``models`` and ``generators`` differ in length or are empty,
+            or ``stack=True`` cannot be honoured (the message says why).
     """
     for name in ("generator", "checkpoint", "callback"):
         if name in kwargs:
-            raise TypeError(f"train_replicas does not take {name}=: give one generator per replica in generators=.")
+            raise TypeError(
+                f"train_replicas does not take {name}=: give one generator per replica in generators= (checkpoints "
+                "and callbacks: call train for each replica)."
+            )
+    unknown = sorted(set(kwargs) - set(inspect.signature(train).parameters))
+    if unknown:
+        raise TypeError(f"train_replicas got unexpected keyword arguments {unknown}; it takes those of train.")
+    if stack is not None:
+        check_flag(stack, "stack")
     models = list(models) if isinstance(models, (list, tuple)) else models
     generators = list(generators) if isinstance(generators, (list, tuple)) else generators
     check_instance(models, "models", list, how="a list of R modules, e.g. [deep.VAE(784) for _ in range(3)]")
@@ -407,7 +444,51 @@ def train_replicas(
     for r, g in enumerate(generators):
         if not isinstance(g, torch.Generator):
             raise TypeError(f"generators[{r}] must be a torch.Generator (got {type(g).__name__}).")
+    if len({id(m) for m in models}) != len(models) or len({id(g) for g in generators}) != len(generators):
+        raise ValueError("models and generators must be R distinct objects each (a replica trains its own model).")
+    for r, m in enumerate(models):
+        check_instance(m, f"models[{r}]", nn.Module, how="e.g. deep.VAE(784)")
+    if stack is not False:
+        from helpers.deep import replicas  # lazily: replicas uses this module's loop pieces
+
+        settings = {k: kwargs.get(k, v.default) for k, v in inspect.signature(train).parameters.items()
+                    if v.default is not inspect.Parameter.empty}  # fmt: skip
+        settings.update(kwargs)
+        why = replicas.stacking_refusal(models, objective, settings["beta_schedule"], settings["optimizer"])
+        if why is None:
+            return _train_stacked(models, x_train, generators, objective, epochs, settings)
+        if stack:
+            raise ValueError(f"train_replicas cannot stack these replicas: {why}; pass stack=None or False.")
     return [
         train(model, x_train, generator=g, objective=objective, epochs=epochs, **kwargs)
         for model, g in zip(models, generators)
     ]
+
+
+def _train_stacked(models, x_train, generators, objective, epochs, settings) -> list[History]:
+    """Check the arguments as train does, prepare every replica's run, then train them stacked."""
+    from helpers.deep import replicas
+
+    epochs, batch_size, test_batch_size, lr, _ = _check_arguments(
+        models[0], objective=objective, epochs=epochs, batch_size=settings["batch_size"], lr=settings["lr"],
+        test_objective=settings["test_objective"], test_batch_size=settings["test_batch_size"],
+        binarization=settings["binarization"], beta_schedule=settings["beta_schedule"],
+        optimizer=settings["optimizer"], checkpoint=None, generator=None, progress=settings["progress"],
+        callback=None,
+    )  # fmt: skip
+    first = _prepare(models[0], x_train, settings["x_test"], objective, settings["test_objective"],
+                     settings["binarization"], settings["device"], generators[0])  # fmt: skip
+    runs = [first]
+    for model, g in zip(models[1:], generators[1:]):
+        if g.device.type != first.device.type:
+            raise ValueError(
+                f"every generator must be on the training device {first.device} (one is on {g.device}); pass "
+                f"torch.Generator(device='{first.device}')."
+            )
+        model.to(first.device)
+        runs.append(_Run(first.device, g, first.x_train, first.x_test, first.test_objective, first.data))
+    return replicas.train_stacked(
+        models, runs, spec=replicas.objective_spec(objective), epochs=epochs, batch_size=batch_size, lr=lr,
+        test_batch_size=test_batch_size, binarization=settings["binarization"],
+        beta_schedule=settings["beta_schedule"], optimizer=settings["optimizer"], progress=settings["progress"],
+    )  # fmt: skip
