@@ -270,10 +270,13 @@ def train_stacked(
                 xb = x_train[index]  # (R, B, P)
                 size = xb.shape[1]
                 eps = torch.empty((num_replicas, spec.num_samples, size, latent), device=device, dtype=xb.dtype)
+                u = torch.empty_like(xb) if binarization == "dynamic" else None
                 for r, g in enumerate(generators):  # replica r draws in the order train() draws
-                    if binarization == "dynamic":
-                        xb[r] = torch.bernoulli(xb[r], generator=g)
+                    if u is not None:
+                        u[r].uniform_(generator=g)
                     eps[r] = torch.randn(eps.shape[1:], generator=g, device=device, dtype=xb.dtype)
+                if u is not None:
+                    xb = training.binarize_with(u, xb)
                 if beta_schedule is not None:
                     beta = float(beta_schedule(epoch + step / steps_per_epoch))
                 values = stacked.objective(spec, xb, eps, None if beta_schedule is None else beta)  # (R, B)

@@ -65,6 +65,15 @@ Objective = Callable[..., Tensor]  # objective(model, x (B, P), *, generator, [b
 TRAIN_BINARIZATION_SEED, TEST_BINARIZATION_SEED = 0, 1
 
 
+def binarize_with(u: Tensor, x: Tensor) -> Tensor:
+    """Dynamic binarization from uniform draws u ~ U[0, 1) of x's shape: 1[u < x] ~ Bernoulli(x), in x's dtype.
+
+    The same distribution as ``torch.bernoulli(x)``, about three times faster on the CPU (benchmarks/RESULTS.md);
+    train and the stacked replicas draw u the same way, so their draws agree.
+    """
+    return torch.lt(u, x, out=torch.empty(x.shape, dtype=torch.bool, device=x.device)).to(x.dtype)
+
+
 def _progress_bar(total: int, enabled: bool):
     if not enabled:
         return None
@@ -169,7 +178,7 @@ def _sgd_epoch(model, opt, run: _Run, objective, *, epoch, batch_size, binarizat
     for step, index in enumerate(order.split(batch_size)):
         xb = run.x_train.index_select(0, index)
         if binarization == "dynamic":
-            xb = torch.bernoulli(xb, generator=run.generator)
+            xb = binarize_with(torch.empty_like(xb).uniform_(generator=run.generator), xb)
         if beta_schedule is not None:
             beta = float(beta_schedule(epoch + step / steps_per_epoch))
             kwargs["beta"] = beta

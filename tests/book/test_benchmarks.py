@@ -90,3 +90,15 @@ def test_training_benchmark_implementations_agree():
         check=True,
     )
     assert "agreement: one epoch of deep.train == the bare loop" in result.stdout
+
+
+def test_replica_benchmark_implementations_agree():
+    """Three replicas trained stacked equal the sequential reference (the timing is not run)."""
+    result = subprocess.run(
+        [sys.executable, "benchmarks/bench_replicas.py", "--check-only", "--images", "600"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "agreement: R = 3 replicas stacked == the sequential reference" in result.stdout

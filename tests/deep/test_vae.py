@@ -359,3 +359,20 @@ def test_the_private_kernels_compute_the_common_bernoulli_density():
     got = torch.autograd.grad((fused * weights).sum(), (h, layer.weight, layer.bias))
     want = torch.autograd.grad((reference * weights).sum(), (h, layer.weight, layer.bias))
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("num_pixels", [784, 64, 5])
+def test_the_grouped_log_sigmoid_sum_equals_the_sum_of_logs(num_pixels):
+    """_kernels.sum_log_sigmoid multiplies groups of sigmoids before one log: the same sum as float64 sum of logs,
+    to float32 rounding, from |a| = 0 (log 1/2 each) to |a| = 90 (sigmoid rounds to 1), no underflow."""
+    from helpers.deep._kernels import BernoulliLogProb, sum_log_sigmoid
+
+    a = (20 * torch.randn(6, 3, num_pixels, generator=generator(30))).abs()
+    a[0] = 0.0
+    a[1] = 90.0
+    want = torch.log(torch.sigmoid(a.double())).sum(-1)
+    got = sum_log_sigmoid(a)
+    torch.testing.assert_close(got.double(), want, rtol=1e-6, atol=1e-4)
+    x = torch.bernoulli(torch.full((3, num_pixels), 0.3), generator=generator(31))
+    logits = a - 10.0
+    torch.testing.assert_close(BernoulliLogProb.apply(logits, x), common.bernoulli_log_prob(x, logits))
