@@ -2,10 +2,11 @@
 the straightforward implementation of the course solutions, each timed in a fresh process.
 
 The straightforward implementation (below, :class:`StraightforwardIWAE` and :func:`straightforward_iwelbo`) is what
-a typical solution writes: a decoder ending in a sigmoid and ``F.binary_cross_entropy`` on the probabilities,
-x, mu and sigma repeated K times with ``.repeat``, log N(z; 0, I) and log N(z; mu, sigma) written out with
-(z - mu) / sigma, ``torch.logsumexp`` over the K weights, and the default ``torch.optim.Adam``. The helpers' step is
-``-deep.iwelbo(model, x, 50).mean()`` with the fused Adam that ``deep.train`` uses.
+the published course solution writes: a decoder ending in a sigmoid and ``F.binary_cross_entropy`` on the
+probabilities, x broadcast to the K samples with ``expand_as`` (mu and sigma by broadcasting; no ``.repeat``),
+log N(z; 0, I) and log N(z; mu, sigma) written out with (z - mu) / sigma, ``torch.logsumexp`` over the K
+weights, and the default ``torch.optim.Adam``. The helpers' step is ``-deep.iwelbo(model, x, 50).mean()`` with
+the fused Adam that ``deep.train`` uses.
 
 Usage: ``python benchmarks/bench_iwae.py [--steps N] [--rounds R] [--threads T] [--min-ratio 1.5]``;
 ``--check-only`` runs only the agreement check (tests/test_benchmarks.py), ``--ablation`` also times, in one
@@ -57,20 +58,21 @@ class StraightforwardIWAE(nn.Module):
 
 
 def straightforward_iwelbo(model: StraightforwardIWAE, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """IWELBO per data point, written the straightforward way: x (B, P) -> (B,)."""
-    batch = x.shape[0]
+    """IWELBO per data point as the published course solution writes it: x (B, P) -> (B,).
+
+    z (K, B, D) by broadcasting mu and sigma, a decoder ending in a sigmoid, ``F.binary_cross_entropy`` on the
+    probabilities against x broadcast with ``expand_as`` (no copy), and the Gaussian log-densities written out.
+    """
     out = model.encoder(x)
     mu, log_sigma = out[:, :LATENT], out[:, LATENT:]
     sigma = torch.exp(log_sigma)
-    eps = torch.randn((K, batch, LATENT), generator=generator)
-    x_rep = x.repeat(K, 1)  # (K B, P)
-    mu_rep, sigma_rep = mu.repeat(K, 1), sigma.repeat(K, 1)
-    z = mu_rep + sigma_rep * eps.reshape(K * batch, LATENT)
-    probs = model.decoder(z)
-    log_px_z = -F.binary_cross_entropy(probs, x_rep, reduction="none").sum(1)
-    log_pz = (-0.5 * z**2 - 0.5 * math.log(2 * math.pi)).sum(1)
-    log_qz = (-0.5 * ((z - mu_rep) / sigma_rep) ** 2 - torch.log(sigma_rep) - 0.5 * math.log(2 * math.pi)).sum(1)
-    log_w = (log_px_z + log_pz - log_qz).reshape(K, batch)
+    eps = torch.randn((K, *mu.shape), generator=generator)
+    z = mu + sigma * eps  # (K, B, D)
+    probs = model.decoder(z)  # (K, B, P)
+    log_px_z = -F.binary_cross_entropy(probs, x.expand_as(probs), reduction="none").sum(-1)
+    log_pz = (-0.5 * z**2 - 0.5 * math.log(2 * math.pi)).sum(-1)
+    log_qz = (-0.5 * ((z - mu) / sigma) ** 2 - torch.log(sigma) - 0.5 * math.log(2 * math.pi)).sum(-1)
+    log_w = log_px_z + log_pz - log_qz  # (K, B)
     return torch.logsumexp(log_w, 0) - math.log(K)
 
 
@@ -182,7 +184,7 @@ def ablation(steps: int, threads: int) -> None:
         return torch.logsumexp(log_w, 0) - math.log(K)
 
     variants = {
-        "straightforward (sigmoid + BCE, .repeat, explicit log q)": lambda: straightforward_iwelbo(
+        "straightforward (sigmoid + BCE, expand_as, explicit log q)": lambda: straightforward_iwelbo(
             straight, x, generator
         ),
         "logits + BCE-with-logits, broadcast, log q from eps": lambda: logits_version(
