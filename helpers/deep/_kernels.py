@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-#: rows (sample, data point) of logits formed at once by the fused Bernoulli decoder: 128 x 784 floats = 400 kB
-BLOCK_ROWS = 128
+#: rows (sample, data point) of logits formed at once by the fused Bernoulli decoder: 256 x 784 floats = 800 kB
+BLOCK_ROWS = 256
 #: pixels multiplied together before one logarithm in :func:`sum_log_sigmoid`: each factor is in [1/2, 1], so a
 #: product of 8 is in [1/256, 1] (no underflow, float32 rounding as for the sum of logs)
 PRODUCT_GROUP = 8
