@@ -262,6 +262,41 @@ def matmul_floor(steps: int = 20) -> float:
     return timed(products, steps)
 
 
+def profile_table(steps: int) -> None:
+    """torch.profiler over ``steps`` training steps of each implementation: self CPU time per step by kind of
+    operation (matrix products, elementwise and reductions, optimizer, the rest)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    x = torch.bernoulli(images(BATCH), generator=torch.Generator().manual_seed(1))
+    kinds = {"matrix products": ("aten::mm", "aten::addmm", "aten::bmm", "aten::addmv", "aten::addmv_")}
+    print(f"\nProfile (torch.profiler, self CPU ms per step, {steps} steps; the profiler adds its own overhead):")
+    print(f"{'implementation':<18}{'matrix products':>17}{'optimizer':>11}{'other ops':>11}{'all':>8}")
+    for name in ("straightforward", "helpers"):
+        model, objective, optimizer = make(name)
+        generator = torch.Generator().manual_seed(7)
+
+        def step(model=model, objective=objective, optimizer=optimizer, generator=generator) -> None:
+            loss = -objective(model, x, generator).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+        for _ in range(5):
+            step()
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(steps):
+                step()
+        events = prof.key_averages()
+        total = sum(e.self_cpu_time_total for e in events)  # every op once
+        matmul = sum(e.self_cpu_time_total for e in events if e.key in kinds["matrix products"])
+        optim = sum(e.cpu_time_total for e in events if e.key.startswith("Optimizer."))  # with the ops inside
+        scale = 1e-3 / steps  # microseconds in all -> ms per step
+        print(
+            f"{name:<18}{matmul * scale:>17.2f}{optim * scale:>11.2f}{(total - matmul - optim) * scale:>11.2f}"
+            f"{total * scale:>8.2f}"
+        )
+
+
 def batch_table(steps: int) -> None:
     """Images per second of helpers' training step at K = 1 (the VAE) for batches 20, 100, 500, with 1 and 2
     threads, in one process, interleaved (CPU-bound work on a shared 2-core machine: 2 threads compete with
@@ -356,6 +391,7 @@ def main() -> None:
     )
     if args.ablation:
         ablation(max(20, args.steps), args.threads)
+        profile_table(max(20, args.steps))
     if args.batches:
         batch_table(args.steps)
     if ratio < args.min_ratio:
