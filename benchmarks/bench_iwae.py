@@ -2,10 +2,11 @@
 the straightforward implementation of the course solutions, each timed in a fresh process.
 
 The straightforward implementation (below, :class:`StraightforwardIWAE` and :func:`straightforward_iwelbo`) is what
-a typical solution writes: a decoder ending in a sigmoid and ``F.binary_cross_entropy`` on the probabilities,
-x, mu and sigma repeated K times with ``.repeat``, log N(z; 0, I) and log N(z; mu, sigma) written out with
-(z - mu) / sigma, ``torch.logsumexp`` over the K weights, and the default ``torch.optim.Adam``. The helpers' step is
-``-deep.iwelbo(model, x, 50).mean()`` with the fused Adam that ``deep.train`` uses.
+the published course solution writes: a decoder ending in a sigmoid and ``F.binary_cross_entropy`` on the
+probabilities, x broadcast to the K samples with ``expand_as`` (mu and sigma by broadcasting; no ``.repeat``),
+log N(z; 0, I) and log N(z; mu, sigma) written out with (z - mu) / sigma, ``torch.logsumexp`` over the K
+weights, and the default ``torch.optim.Adam``. The helpers' step is ``-deep.iwelbo(model, x, 50).mean()`` with
+the fused Adam that ``deep.train`` uses.
 
 Usage: ``python benchmarks/bench_iwae.py [--steps N] [--rounds R] [--threads T] [--min-ratio 1.5]``;
 ``--check-only`` runs only the agreement check (tests/test_benchmarks.py), ``--ablation`` also times, in one
@@ -57,20 +58,21 @@ class StraightforwardIWAE(nn.Module):
 
 
 def straightforward_iwelbo(model: StraightforwardIWAE, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """IWELBO per data point, written the straightforward way: x (B, P) -> (B,)."""
-    batch = x.shape[0]
+    """IWELBO per data point as the published course solution writes it: x (B, P) -> (B,).
+
+    z (K, B, D) by broadcasting mu and sigma, a decoder ending in a sigmoid, ``F.binary_cross_entropy`` on the
+    probabilities against x broadcast with ``expand_as`` (no copy), and the Gaussian log-densities written out.
+    """
     out = model.encoder(x)
     mu, log_sigma = out[:, :LATENT], out[:, LATENT:]
     sigma = torch.exp(log_sigma)
-    eps = torch.randn((K, batch, LATENT), generator=generator)
-    x_rep = x.repeat(K, 1)  # (K B, P)
-    mu_rep, sigma_rep = mu.repeat(K, 1), sigma.repeat(K, 1)
-    z = mu_rep + sigma_rep * eps.reshape(K * batch, LATENT)
-    probs = model.decoder(z)
-    log_px_z = -F.binary_cross_entropy(probs, x_rep, reduction="none").sum(1)
-    log_pz = (-0.5 * z**2 - 0.5 * math.log(2 * math.pi)).sum(1)
-    log_qz = (-0.5 * ((z - mu_rep) / sigma_rep) ** 2 - torch.log(sigma_rep) - 0.5 * math.log(2 * math.pi)).sum(1)
-    log_w = (log_px_z + log_pz - log_qz).reshape(K, batch)
+    eps = torch.randn((K, *mu.shape), generator=generator)
+    z = mu + sigma * eps  # (K, B, D)
+    probs = model.decoder(z)  # (K, B, P)
+    log_px_z = -F.binary_cross_entropy(probs, x.expand_as(probs), reduction="none").sum(-1)
+    log_pz = (-0.5 * z**2 - 0.5 * math.log(2 * math.pi)).sum(-1)
+    log_qz = (-0.5 * ((z - mu) / sigma) ** 2 - torch.log(sigma) - 0.5 * math.log(2 * math.pi)).sum(-1)
+    log_w = log_px_z + log_pz - log_qz  # (K, B)
     return torch.logsumexp(log_w, 0) - math.log(K)
 
 
@@ -164,7 +166,7 @@ class Worker:
 def ablation(steps: int, threads: int) -> None:
     """In one process, interleaved: what each change from the straightforward step buys (forward + backward)."""
     from helpers.common.densities import HALF_LOG_2PI
-    from helpers.deep._kernels import BernoulliLogProb
+    from helpers.deep._kernels import BernoulliLogProb, fast_tanh
 
     torch.set_num_threads(threads)
     x = torch.bernoulli(images(BATCH), generator=torch.Generator().manual_seed(1))
@@ -182,7 +184,7 @@ def ablation(steps: int, threads: int) -> None:
         return torch.logsumexp(log_w, 0) - math.log(K)
 
     variants = {
-        "straightforward (sigmoid + BCE, .repeat, explicit log q)": lambda: straightforward_iwelbo(
+        "straightforward (sigmoid + BCE, expand_as, explicit log q)": lambda: straightforward_iwelbo(
             straight, x, generator
         ),
         "logits + BCE-with-logits, broadcast, log q from eps": lambda: logits_version(
@@ -199,14 +201,21 @@ def ablation(steps: int, threads: int) -> None:
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(steps):
         for name, forward in variants.items():
-            start = time.perf_counter()
+            start = time.thread_time()  # CPU time of this thread: what another tenant's load changes least
             forward().mean().backward()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(time.thread_time() - start)
     base = statistics.median(times[next(iter(variants))])
-    print(f"\nAblation, forward + backward of one step (median of {steps}, interleaved, {threads} thread(s)):")
+    print(f"\nAblation, forward + backward of one step (CPU ms, median of {steps}, interleaved, {threads} thread(s)):")
     for name, values in times.items():
         median = statistics.median(values)
         print(f"  {name:<60}{1e3 * median:8.2f} ms{base / median:8.2f}x")
+    floor = matmul_floor()
+    print(f"  {'matrix products alone (same shapes, forward + backward)':<60}{1e3 * floor:8.2f} ms{base / floor:8.2f}x")
+    hidden = torch.randn(K * BATCH, 200, generator=generator, requires_grad=True)
+    upstream = torch.randn(K * BATCH, 200, generator=generator)
+    for name, function in (("torch.tanh", torch.tanh), ("fast_tanh, 2 sigmoid(2h) - 1", fast_tanh)):
+        seconds = timed(lambda f=function: torch.autograd.grad(f(hidden), hidden, upstream), steps)
+        print(f"  {'tanh of (K B, 200), fwd + bwd: ' + name:<60}{1e3 * seconds:8.2f} ms")
     optimizers = {
         "torch.optim.Adam (default)": torch.optim.Adam(model.parameters(), lr=1e-3),
         "torch.optim.Adam(fused=True)": torch.optim.Adam(model.parameters(), lr=1e-3, fused=True),
@@ -222,6 +231,108 @@ def ablation(steps: int, threads: int) -> None:
         print(f"  {name:<60}{1e3 * (time.perf_counter() - start) / steps:8.2f} ms")
 
 
+def timed(function, steps: int) -> float:
+    """CPU seconds per call of this thread: the best of 3 loops of ``steps`` calls (after 3 warm-up calls)."""
+    for _ in range(3):
+        function()
+    best = math.inf
+    for _ in range(3):
+        start = time.thread_time()
+        for _ in range(steps):
+            function()
+        best = min(best, (time.thread_time() - start) / steps)
+    return best
+
+
+def matmul_floor(steps: int = 20) -> float:
+    """CPU seconds of the matrix products alone of one IWAE step (K B = 1000 decoder rows, B = 20 encoder rows):
+    the forward product and the two backward products (input and weight gradients) of every layer."""
+    g = torch.Generator().manual_seed(5)
+    shapes = [(BATCH, INPUT, 200), (BATCH, 200, 200), (BATCH, 200, 2 * LATENT)]  # encoder: rows, in, out
+    shapes += [(K * BATCH, LATENT, 200), (K * BATCH, 200, 200), (K * BATCH, 200, INPUT)]  # decoder
+    mats = [(torch.randn(m, i, generator=g), torch.randn(o, i, generator=g), torch.randn(m, o, generator=g))
+            for m, i, o in shapes]  # fmt: skip
+
+    def products() -> None:
+        for h, w, d in mats:
+            h @ w.t()
+            d @ w
+            d.t() @ h
+
+    return timed(products, steps)
+
+
+def profile_table(steps: int) -> None:
+    """torch.profiler over ``steps`` training steps of each implementation: self CPU time per step by kind of
+    operation (matrix products, elementwise and reductions, optimizer, the rest)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    x = torch.bernoulli(images(BATCH), generator=torch.Generator().manual_seed(1))
+    kinds = {"matrix products": ("aten::mm", "aten::addmm", "aten::bmm", "aten::addmv", "aten::addmv_")}
+    print(f"\nProfile (torch.profiler, self CPU ms per step, {steps} steps; the profiler adds its own overhead):")
+    print(f"{'implementation':<18}{'matrix products':>17}{'optimizer':>11}{'other ops':>11}{'all':>8}")
+    for name in ("straightforward", "helpers"):
+        model, objective, optimizer = make(name)
+        generator = torch.Generator().manual_seed(7)
+
+        def step(model=model, objective=objective, optimizer=optimizer, generator=generator) -> None:
+            loss = -objective(model, x, generator).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+        for _ in range(5):
+            step()
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(steps):
+                step()
+        events = prof.key_averages()
+        total = sum(e.self_cpu_time_total for e in events)  # every op once
+        matmul = sum(e.self_cpu_time_total for e in events if e.key in kinds["matrix products"])
+        optim = sum(e.cpu_time_total for e in events if e.key.startswith("Optimizer."))  # with the ops inside
+        scale = 1e-3 / steps  # microseconds in all -> ms per step
+        print(
+            f"{name:<18}{matmul * scale:>17.2f}{optim * scale:>11.2f}{(total - matmul - optim) * scale:>11.2f}"
+            f"{total * scale:>8.2f}"
+        )
+
+
+def batch_table(steps: int) -> None:
+    """Images per second of helpers' training step at K = 1 (the VAE) for batches 20, 100, 500, with 1 and 2
+    threads, in one process, interleaved (CPU-bound work on a shared 2-core machine: 2 threads compete with
+    whatever else runs)."""
+    x = images()
+    rows = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        for batch in (20, 100, 500):
+            model, _, optimizer = make("helpers")
+            generator = torch.Generator().manual_seed(6)
+
+            def step(batch=batch, model=model, optimizer=optimizer, generator=generator) -> None:
+                index = torch.randint(len(x), (batch,), generator=generator)
+                xb = torch.bernoulli(x[index], generator=generator)
+                loss = -deep.iwelbo(model, xb, 1, generator=generator).mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+
+            for _ in range(3):
+                step()
+            best = math.inf
+            for _ in range(3):
+                start = time.perf_counter()
+                for _ in range(max(3, steps * 20 // batch)):
+                    step()
+                best = min(best, (time.perf_counter() - start) / max(3, steps * 20 // batch))
+            rows.append((threads, batch, batch / best))
+    torch.set_num_threads(1)
+    print(f"\nK = 1 (the VAE), {INPUT}-200-200-{LATENT} tanh, helpers' step, images/s (wall clock, best of 3 loops):")
+    print(f"{'threads':>8}{'batch 20':>12}{'batch 100':>12}{'batch 500':>12}")
+    for threads in (1, 2):
+        print(f"{threads:>8}" + "".join(f"{rate:>12.0f}" for t, _, rate in rows if t == threads))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20, help="training steps per timed block")
@@ -231,6 +342,7 @@ def main() -> None:
     parser.add_argument("--min-ratio", type=float, default=1.5)
     parser.add_argument("--check-only", action="store_true")
     parser.add_argument("--ablation", action="store_true")
+    parser.add_argument("--batches", action="store_true", help="K = 1 images/s: batch 20, 100, 500; 1, 2 threads")
     parser.add_argument("--worker", choices=("straightforward", "helpers"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -279,6 +391,9 @@ def main() -> None:
     )
     if args.ablation:
         ablation(max(20, args.steps), args.threads)
+        profile_table(max(20, args.steps))
+    if args.batches:
+        batch_table(args.steps)
     if ratio < args.min_ratio:
         print(f"FAIL: the helpers' step is only {ratio:.2f}x the straightforward one (target {args.min_ratio}x)")
         sys.exit(1)

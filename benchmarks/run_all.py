@@ -20,7 +20,9 @@ import torch
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ("Gradient estimators (Gamma–Poisson model)", ["bench_estimators.py"]),
-    ("One IWAE training step (Burda et al.'s network)", ["bench_iwae.py", "--ablation"]),
+    ("Training-loop overhead: deep.train against a bare loop", ["bench_training.py"]),
+    ("Seed replicas with stacked weights: deep.train_replicas against deep.train", ["bench_replicas.py"]),
+    ("One IWAE training step (Burda et al.'s network)", ["bench_iwae.py", "--ablation", "--batches"]),
     ("One BBVI iteration against Pyro (Normal–Gamma model)", ["bench_bbvi.py"]),
     ("Discrete-latent gradient estimators: one training step each", ["bench_discrete.py"]),
 ]

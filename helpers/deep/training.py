@@ -24,6 +24,7 @@ Usage::
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 import time
@@ -62,6 +63,15 @@ from helpers.deep.history import History
 Objective = Callable[..., Tensor]  # objective(model, x (B, P), *, generator, [beta]) -> (B,)
 #: seeds of the fixed binarization of the training set ("fixed") and of the test set (both modes)
 TRAIN_BINARIZATION_SEED, TEST_BINARIZATION_SEED = 0, 1
+
+
+def binarize_with(u: Tensor, x: Tensor) -> Tensor:
+    """Dynamic binarization from uniform draws u ~ U[0, 1) of x's shape: 1[u < x] ~ Bernoulli(x), in x's dtype.
+
+    The same distribution as ``torch.bernoulli(x)``, about three times faster on the CPU (benchmarks/RESULTS.md);
+    train and the stacked replicas draw u the same way, so their draws agree.
+    """
+    return torch.lt(u, x, out=torch.empty(x.shape, dtype=torch.bool, device=x.device)).to(x.dtype)
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -144,50 +154,107 @@ def _prepare(model, x_train, x_test, objective, test_objective, binarization, de
     return _Run(device, generator, x_train, x_test, objective if test_objective is None else test_objective, data)
 
 
+#: minibatch steps between the checks that the loss is finite (one host sync per check, not one per step)
+CHECK_EVERY = 50
+#: minibatch steps between progress-bar updates (a notebook widget update costs more than a small model's step)
+PROGRESS_EVERY = 25
+
+
 def _sgd_epoch(model, opt, run: _Run, objective, *, epoch, batch_size, binarization, beta_schedule, lr, bar):
     """One pass of minibatch stochastic gradient ascent on the objective; returns (sum of the objective, last beta).
 
     For each minibatch of a fresh random permutation: (binarize it afresh,) estimate the objective per data point,
-    step on the gradient of minus its mean.
+    step on the gradient of minus its mean. The minibatch losses stay on the device; every ``CHECK_EVERY`` steps
+    and at the end of the epoch (before anything is recorded or checkpointed) one check finds the first
+    non-finite one and names its step (:func:`_check_finite`).
     """
     n = len(run.x_train)
     steps_per_epoch = math.ceil(n / batch_size)
-    total = torch.zeros((), device=run.device)
     beta = math.nan
+    losses: list[Tensor] = []  # (), the detached loss of each minibatch of the epoch so far
+    checked = pending = 0
     order = torch.randperm(n, generator=run.generator, device=run.device)
+    kwargs: dict[str, Any] = {"generator": run.generator}
     for step, index in enumerate(order.split(batch_size)):
-        xb = run.x_train[index]
+        xb = run.x_train.index_select(0, index)
         if binarization == "dynamic":
-            xb = torch.bernoulli(xb, generator=run.generator)
-        kwargs: dict[str, Any] = {"generator": run.generator}
+            xb = binarize_with(torch.empty_like(xb).uniform_(generator=run.generator), xb)
         if beta_schedule is not None:
             beta = float(beta_schedule(epoch + step / steps_per_epoch))
             kwargs["beta"] = beta
         values = objective(model, xb, **kwargs)
-        loss = -_checked_mean(values, len(xb), epoch, step, steps_per_epoch, lr)
+        if values.shape != (len(xb),):
+            raise ValueError(
+                f"objective must return one value per data point, shape ({len(xb)},) (got {tuple(values.shape)}); "
+                "do not reduce it (train takes the mean)."
+            )
+        loss = -values.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        total += values.detach().sum()
+        losses.append(loss.detach())
+        if len(losses) - checked >= CHECK_EVERY:
+            checked = _check_finite(losses, checked, epoch, steps_per_epoch, lr)
         if bar is not None:
-            bar.update(1)
+            pending += 1
+            if pending >= PROGRESS_EVERY:
+                bar.update(pending)
+                pending = 0
+    _check_finite(losses, checked, epoch, steps_per_epoch, lr)
+    if bar is not None and pending:
+        bar.update(pending)
+    sizes = torch.full((len(losses),), float(batch_size), dtype=torch.float64, device=run.device)
+    sizes[-1] = n - batch_size * (len(losses) - 1)
+    total = -(torch.stack(losses).double() * sizes).sum()  # the sum of the objective over the epoch's images
     return total, beta
 
 
-def _checked_mean(values: Tensor, batch: int, epoch: int, step: int, steps_per_epoch: int, lr: float) -> Tensor:
-    if values.shape != (batch,):
+def _check_finite(losses: list[Tensor], checked: int, epoch: int, steps_per_epoch: int, lr: float) -> int:
+    """Raise a ValueError naming the first minibatch step whose loss is not finite, among ``losses[checked:]``
+    (one host sync); return how many losses are checked now."""
+    if checked == len(losses):
+        return checked
+    recent = torch.stack(losses[checked:])
+    finite = torch.isfinite(recent)
+    if not bool(finite.all()):
+        first = int((~finite).nonzero()[0, 0])
+        step = checked + first
         raise ValueError(
-            f"objective must return one value per data point, shape ({batch},) (got {tuple(values.shape)}); do not "
-            "reduce it (train takes the mean)."
+            f"the loss is {float(recent[first])} at epoch {epoch + 1}, step {step + 1} of {steps_per_epoch}: "
+            f"training diverged. Lower the learning rate (lr={lr:g}; try {lr / 10:g}), or check the data and the "
+            "likelihood (e.g. a learned variance needs min_log_var). The model holds the parameters of at most "
+            f"{CHECK_EVERY} steps later; a checkpoint holds the last completed epoch."
         )
-    mean = values.mean()
-    if not torch.isfinite(mean):
-        raise ValueError(
-            f"the loss is {-mean.item()} at epoch {epoch + 1}, step {step + 1} of {steps_per_epoch}: training "
-            f"diverged. Lower the learning rate (lr={lr:g}; try {lr / 10:g}), or check the data and the likelihood "
-            "(e.g. a learned variance needs min_log_var)."
-        )
-    return mean
+    return len(losses)
+
+
+def _check_arguments(
+    model, *, objective, epochs, batch_size, lr, test_objective, test_batch_size, binarization, beta_schedule,
+    optimizer, checkpoint, generator, progress, callback,
+) -> tuple[int, int, int, float, Path | None]:  # fmt: skip
+    """The argument checks of :func:`train` (shared with the stacked replicas); returns (epochs, batch_size,
+    test_batch_size, lr, checkpoint path or None)."""
+    check_callable(
+        objective, "objective", how="objective(model, x_batch, generator=...) -> (B,) values, e.g. deep.elbo"
+    )
+    for value, name in ((test_objective, "test_objective"), (beta_schedule, "beta_schedule"),
+                        (optimizer, "optimizer"), (callback, "callback")):  # fmt: skip
+        if value is not None:
+            check_callable(value, name)
+    check_instance(model, "model", nn.Module, how="e.g. deep.VAE(784)")
+    epochs = check_count(epochs, "epochs")
+    batch_size = check_count(batch_size, "batch_size")
+    test_batch_size = check_count(test_batch_size, "test_batch_size")
+    lr = check_positive_number(lr, "lr", example="lr=1e-3")
+    check_choice(binarization, "binarization", (None, "dynamic", "fixed"))
+    check_flag(progress, "progress")
+    check_generator(generator)
+    path = None
+    if checkpoint is not None:
+        check_instance(checkpoint, "checkpoint", (str, Path), how="a file path such as 'runs/vae.pt'")
+        path = Path(checkpoint)
+        check_checkpoint_path(path)  # before training: a bad path must not cost an epoch and its History
+    return epochs, batch_size, test_batch_size, lr, path
 
 
 def train(
@@ -244,30 +311,16 @@ def train(
         TypeError: an argument of the wrong type (the message names it).
         ValueError: bad arguments; an unusable checkpoint path; a corrupt checkpoint; a checkpoint from a different
             model or from a run with other settings (the message names what differs); a non-finite loss (the
-            message names the step and suggests a lower learning rate).
+            message names the first such step and suggests a lower learning rate; the losses are checked every
+            ``CHECK_EVERY`` steps and before each epoch is recorded, so no checkpoint holds a diverged epoch).
         KeyboardInterrupt: re-raised after saying which epoch the checkpoint holds (at most the current epoch
             is lost).
     """
-    check_callable(
-        objective, "objective", how="objective(model, x_batch, generator=...) -> (B,) values, e.g. deep.elbo"
-    )
-    for value, name in ((test_objective, "test_objective"), (beta_schedule, "beta_schedule"),
-                        (optimizer, "optimizer"), (callback, "callback")):  # fmt: skip
-        if value is not None:
-            check_callable(value, name)
-    check_instance(model, "model", nn.Module, how="e.g. deep.VAE(784)")
-    epochs = check_count(epochs, "epochs")
-    batch_size = check_count(batch_size, "batch_size")
-    test_batch_size = check_count(test_batch_size, "test_batch_size")
-    lr = check_positive_number(lr, "lr", example="lr=1e-3")
-    check_choice(binarization, "binarization", (None, "dynamic", "fixed"))
-    check_flag(progress, "progress")
-    check_generator(generator)
-    path = None
-    if checkpoint is not None:
-        check_instance(checkpoint, "checkpoint", (str, Path), how="a file path such as 'runs/vae.pt'")
-        path = Path(checkpoint)
-        check_checkpoint_path(path)  # before training: a bad path must not cost an epoch and its History
+    epochs, batch_size, test_batch_size, lr, path = _check_arguments(
+        model, objective=objective, epochs=epochs, batch_size=batch_size, lr=lr, test_objective=test_objective,
+        test_batch_size=test_batch_size, binarization=binarization, beta_schedule=beta_schedule, optimizer=optimizer,
+        checkpoint=checkpoint, generator=generator, progress=progress, callback=callback,
+    )  # fmt: skip
     run = _prepare(model, x_train, x_test, objective, test_objective, binarization, device, generator)
 
     params = list(model.parameters())
@@ -344,6 +397,7 @@ def train_replicas(
     generators: Sequence[torch.Generator],
     objective: Objective,
     epochs: int,
+    stack: bool | None = None,
     **kwargs: Any,
 ) -> list[History]:
     """Train R independent replicas (seeds) of one run: ``models[r]`` with ``generators[r]``; return R Histories.
@@ -354,18 +408,39 @@ def train_replicas(
     replicas share nothing but the data, so the spread of their results across r is the seed-to-seed spread of
     the method (Shapes: x_train (N, P); R = len(models) = len(generators)).
 
+    Two implementations. **Stacked** (:mod:`helpers.deep.replicas`): the R replicas' weights are stacked and every
+    layer runs as one batched matrix product over them, which for small, overhead-bound models gives several
+    times the model-images per second of R calls of :func:`train` (benchmarks/RESULTS.md). It takes deep.VAE
+    models of one configuration (every likelihood and encoder type), the objectives deep.elbo and deep.iwelbo
+    (or ``functools.partial`` of them: ``num_samples``, ``kl``, ``beta``, ``path_derivative``), and the default Adam
+    or an optimizer factory returning Adam, AdamW, SGD or RMSprop. Each replica draws with its own generator in
+    the order train() draws, so the stacked run is the sequential one up to floating-point rounding.
+    **Sequential** (the reference): R calls of :func:`train`, for everything else (another module, a chapter's own
+    objective closure, another optimizer). ``History.seconds`` of a stacked run is the epoch's time for all R.
+
     Args:
         models: R modules of one architecture (each initialized from its own seed).
         generators: R ``torch.Generator`` objects, one per replica (distinct seeds).
         objective, epochs, kwargs: as in :func:`train`; ``generator``, ``checkpoint`` and ``callback`` are not
             accepted (one generator per replica is given by ``generators``).
+        stack: None (default): stacked when possible, else sequential; True: stacked, or a ValueError that says
+            why it cannot be; False: the sequential reference.
 
     Raises:
-        TypeError, ValueError: as :func:`train`, and when ``models`` and ``generators`` differ in length or are empty.
+        TypeError, ValueError: as :func:`train`, and when ``models`` and ``generators`` differ in length or are empty,
+            or ``stack=True`` cannot be honoured (the message says why).
     """
     for name in ("generator", "checkpoint", "callback"):
         if name in kwargs:
-            raise TypeError(f"train_replicas does not take {name}=: give one generator per replica in generators=.")
+            raise TypeError(
+                f"train_replicas does not take {name}=: give one generator per replica in generators= (checkpoints "
+                "and callbacks: call train for each replica)."
+            )
+    unknown = sorted(set(kwargs) - set(inspect.signature(train).parameters))
+    if unknown:
+        raise TypeError(f"train_replicas got unexpected keyword arguments {unknown}; it takes those of train.")
+    if stack is not None:
+        check_flag(stack, "stack")
     models = list(models) if isinstance(models, (list, tuple)) else models
     generators = list(generators) if isinstance(generators, (list, tuple)) else generators
     check_instance(models, "models", list, how="a list of R modules, e.g. [deep.VAE(784) for _ in range(3)]")
@@ -378,7 +453,51 @@ def train_replicas(
     for r, g in enumerate(generators):
         if not isinstance(g, torch.Generator):
             raise TypeError(f"generators[{r}] must be a torch.Generator (got {type(g).__name__}).")
+    if len({id(m) for m in models}) != len(models) or len({id(g) for g in generators}) != len(generators):
+        raise ValueError("models and generators must be R distinct objects each (a replica trains its own model).")
+    for r, m in enumerate(models):
+        check_instance(m, f"models[{r}]", nn.Module, how="e.g. deep.VAE(784)")
+    if stack is not False:
+        from helpers.deep import replicas  # lazily: replicas uses this module's loop pieces
+
+        settings = {k: kwargs.get(k, v.default) for k, v in inspect.signature(train).parameters.items()
+                    if v.default is not inspect.Parameter.empty}  # fmt: skip
+        settings.update(kwargs)
+        why = replicas.stacking_refusal(models, objective, settings["beta_schedule"], settings["optimizer"])
+        if why is None:
+            return _train_stacked(models, x_train, generators, objective, epochs, settings)
+        if stack:
+            raise ValueError(f"train_replicas cannot stack these replicas: {why}; pass stack=None or False.")
     return [
         train(model, x_train, generator=g, objective=objective, epochs=epochs, **kwargs)
         for model, g in zip(models, generators)
     ]
+
+
+def _train_stacked(models, x_train, generators, objective, epochs, settings) -> list[History]:
+    """Check the arguments as train does, prepare every replica's run, then train them stacked."""
+    from helpers.deep import replicas
+
+    epochs, batch_size, test_batch_size, lr, _ = _check_arguments(
+        models[0], objective=objective, epochs=epochs, batch_size=settings["batch_size"], lr=settings["lr"],
+        test_objective=settings["test_objective"], test_batch_size=settings["test_batch_size"],
+        binarization=settings["binarization"], beta_schedule=settings["beta_schedule"],
+        optimizer=settings["optimizer"], checkpoint=None, generator=None, progress=settings["progress"],
+        callback=None,
+    )  # fmt: skip
+    first = _prepare(models[0], x_train, settings["x_test"], objective, settings["test_objective"],
+                     settings["binarization"], settings["device"], generators[0])  # fmt: skip
+    runs = [first]
+    for model, g in zip(models[1:], generators[1:]):
+        if g.device.type != first.device.type:
+            raise ValueError(
+                f"every generator must be on the training device {first.device} (one is on {g.device}); pass "
+                f"torch.Generator(device='{first.device}')."
+            )
+        model.to(first.device)
+        runs.append(_Run(first.device, g, first.x_train, first.x_test, first.test_objective, first.data))
+    return replicas.train_stacked(
+        models, runs, spec=replicas.objective_spec(objective), epochs=epochs, batch_size=batch_size, lr=lr,
+        test_batch_size=test_batch_size, binarization=settings["binarization"],
+        beta_schedule=settings["beta_schedule"], optimizer=settings["optimizer"], progress=settings["progress"],
+    )  # fmt: skip

@@ -78,3 +78,27 @@ def test_discrete_benchmark_implementations_agree():
         check=True,
     )
     assert result.stdout.strip()
+
+
+def test_training_benchmark_implementations_agree():
+    """One epoch of deep.train and of the bare loop give the same parameters (the timing is not run)."""
+    result = subprocess.run(
+        [sys.executable, "benchmarks/bench_training.py", "--check-only", "--images", "500"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "agreement: one epoch of deep.train == the bare loop" in result.stdout
+
+
+def test_replica_benchmark_implementations_agree():
+    """Three replicas trained stacked equal the sequential reference (the timing is not run)."""
+    result = subprocess.run(
+        [sys.executable, "benchmarks/bench_replicas.py", "--check-only", "--images", "600"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "agreement: R = 3 replicas stacked == the sequential reference" in result.stdout

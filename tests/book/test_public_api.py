@@ -516,6 +516,29 @@ BAD = [
     ),
     (
         "train_replicas",
+        "stack a str",
+        lambda: deep.train_replicas(
+            [VAE], XV, generators=[torch.Generator()], objective=deep.elbo, epochs=1, stack="yes"
+        ),
+        TypeError,
+        "stack",
+    ),  # fmt: skip
+    (
+        "train_replicas",
+        "stack=True with an objective it cannot stack",
+        lambda: deep.train_replicas(
+            [VAE],
+            XV,
+            generators=[torch.Generator()],
+            epochs=1,
+            stack=True,
+            objective=lambda m, x, generator: deep.elbo(m, x, generator=generator),
+        ),
+        ValueError,
+        "objective",
+    ),  # fmt: skip
+    (
+        "train_replicas",
         "generator= given",
         lambda: deep.train_replicas(
             [VAE], XV, generators=[torch.Generator()], generator=torch.Generator(), objective=deep.elbo, epochs=1

@@ -136,6 +136,24 @@ def test_a_diverging_loss_stops_with_the_step_and_a_hint():
         run(1, objective=nan_objective)
 
 
+@pytest.mark.parametrize("check_every", [50, 3])
+def test_a_loss_that_turns_non_finite_later_is_located_at_its_step(monkeypatch, check_every):
+    """The finiteness check runs every CHECK_EVERY steps and at the end of each epoch, not per step; it must still
+    name the first non-finite step."""
+    from helpers.deep import training
+
+    monkeypatch.setattr(training, "CHECK_EVERY", check_every)
+    calls = {"n": 0}
+
+    def late_nan(model, x, generator):
+        calls["n"] += 1
+        value = deep.elbo(model, x, generator=generator)
+        return value * float("inf") if calls["n"] >= 4 + 3 else value  # from step 3 of epoch 2 on (4 steps/epoch)
+
+    with pytest.raises(ValueError, match=r"loss is (nan|-?inf) at epoch 2, step 3 of 4.*Lower the learning rate"):
+        run(3, objective=late_nan, test_objective=deep.elbo)
+
+
 def test_bad_arguments_are_named():
     model = small_model()
     kwargs = {"objective": deep.elbo, "epochs": 1, "device": "cpu", "progress": False}

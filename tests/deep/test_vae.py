@@ -359,3 +359,38 @@ def test_the_private_kernels_compute_the_common_bernoulli_density():
     got = torch.autograd.grad((fused * weights).sum(), (h, layer.weight, layer.bias))
     want = torch.autograd.grad((reference * weights).sum(), (h, layer.weight, layer.bias))
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("num_pixels", [784, 64, 5])
+def test_the_grouped_log_sigmoid_sum_equals_the_sum_of_logs(num_pixels):
+    """_kernels.sum_log_sigmoid multiplies groups of sigmoids before one log: the same sum as float64 sum of logs,
+    to float32 rounding, from |a| = 0 (log 1/2 each) to |a| = 90 (sigmoid rounds to 1), no underflow."""
+    from helpers.deep._kernels import BernoulliLogProb, sum_log_sigmoid
+
+    a = (20 * torch.randn(6, 3, num_pixels, generator=generator(30))).abs()
+    a[0] = 0.0
+    a[1] = 90.0
+    want = torch.log(torch.sigmoid(a.double())).sum(-1)
+    got = sum_log_sigmoid(a)
+    torch.testing.assert_close(got.double(), want, rtol=1e-6, atol=1e-4)
+    x = torch.bernoulli(torch.full((3, num_pixels), 0.3), generator=generator(31))
+    logits = a - 10.0
+    torch.testing.assert_close(BernoulliLogProb.apply(logits, x), common.bernoulli_log_prob(x, logits))
+
+
+def test_fast_tanh_is_tanh_with_its_derivatives_and_vmap():
+    """_kernels.fast_tanh (2 sigmoid(2x) - 1, the VAE's tanh layers) against torch.tanh: values within 3e-7,
+    first and second derivatives, and torch.func.vmap of its gradient."""
+    from helpers.deep._kernels import fast_tanh
+
+    x = torch.cat([torch.linspace(-20, 20, 401), torch.tensor([0.0, 1e-6, -1e-6])]).requires_grad_()
+    torch.testing.assert_close(fast_tanh(x), torch.tanh(x), rtol=0, atol=3e-7)
+    (g,) = torch.autograd.grad(fast_tanh(x).sum(), x, create_graph=True)
+    (g_ref,) = torch.autograd.grad(torch.tanh(x).sum(), x, create_graph=True)
+    torch.testing.assert_close(g, g_ref, rtol=0, atol=1e-6)
+    (h,) = torch.autograd.grad(g.sum(), x)
+    (h_ref,) = torch.autograd.grad(g_ref.sum(), x)
+    torch.testing.assert_close(h, h_ref, rtol=0, atol=2e-6)
+    rows = torch.randn(5, 3, generator=generator(40))
+    per_row = torch.func.vmap(torch.func.grad(lambda r: fast_tanh(r).square().sum()))(rows)
+    torch.testing.assert_close(per_row, 2 * torch.tanh(rows) * (1 - torch.tanh(rows) ** 2), rtol=1e-5, atol=1e-6)

@@ -1,0 +1,131 @@
+"""Seed replicas with stacked weights: model-images per second of ``deep.train_replicas`` (R = 1, 4, 8 stacked)
+against one model trained by ``deep.train``, side by side in one process.
+
+The network is the VAE chapter's exercise network, ``deep.VAE(784, (20, 20), 5, encoder="separate")``,
+Bernoulli likelihood, ``deep.elbo``, batch 50, dynamic binarization: overhead-bound, which is what stacking R
+replicas' weights into batched matrix products (helpers/deep/replicas.py) amortizes.
+
+Usage: ``python benchmarks/bench_replicas.py [--images N] [--blocks B] [--replicas 1 4 8] [--threads T]``;
+``--check-only`` runs only the agreement check (tests/book/test_benchmarks.py).
+
+1. Agreement: R = 3 replicas trained stacked and the same three trained one after the other by ``deep.train``
+   (``stack=False``: the sequential reference) end with the same parameters and training ELBO (float tolerance).
+2. Timing: B blocks; in each, one epoch over N images by every implementation (whole calls, set-up included), in
+   an order rotated from block to block. Reported per implementation: model-images per second (R N / seconds,
+   median and quartiles) and the speed-up over ``deep.train`` of one model (median and quartiles over the paired
+   blocks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: import this checkout's helpers
+import helpers  # noqa: E402, F401 - imported first: the course package from this checkout
+from helpers import deep  # noqa: E402
+
+BATCH, LR = 50, 1e-3
+SETTINGS = {"objective": deep.elbo, "batch_size": BATCH, "lr": LR, "binarization": "dynamic", "progress": False}
+
+
+def exercise_models(num: int, seed: int = 0) -> list[deep.VAE]:
+    models = []
+    for r in range(num):
+        torch.manual_seed(seed + r)
+        models.append(deep.VAE(784, (20, 20), 5, encoder="separate", likelihood="bernoulli"))
+    return models
+
+
+def images(num: int) -> torch.Tensor:
+    x, _ = deep.load_images("fashion-mnist" if "fashion-mnist" in deep.available_datasets() else "digits")
+    if x.shape[1] != 784:  # only the 8x8 digits: tile them to 784 pixels (the timing needs the shape only)
+        x = x.repeat(1, -(-784 // x.shape[1]))[:, :784]
+    return x.repeat(-(-num // len(x)), 1)[:num]
+
+
+def generators(num: int, seed: int) -> list[torch.Generator]:
+    return [torch.Generator().manual_seed(1000 * seed + r) for r in range(num)]
+
+
+def check_agreement(x: torch.Tensor) -> None:
+    results = {}
+    for stack in (True, False):
+        models = exercise_models(3)
+        histories = deep.train_replicas(models, x, generators=generators(3, 0), epochs=1, stack=stack, **SETTINGS)
+        results[stack] = (models, histories)
+    for (m, h), (m_ref, h_ref) in zip(zip(*results[True]), zip(*results[False])):
+        for (name, p), q in zip(m.named_parameters(), m_ref.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-3, atol=1e-4, msg=f"parameter {name} differs")
+        assert abs(h.train[0] - h_ref.train[0]) <= 1e-4 * abs(h_ref.train[0]), (h.train, h_ref.train)
+    shown = ", ".join(f"{h.train[0]:.3f}" for h in results[True][1])
+    print(
+        f"agreement: R = 3 replicas stacked == the sequential reference (train() per replica): parameters equal "
+        f"within float32 tolerance, training ELBO per replica {shown}"
+    )
+
+
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    q1, q2, q3 = statistics.quantiles(values, n=4)
+    return q1, q2, q3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=5_000, help="images per epoch (one timed block each)")
+    parser.add_argument("--blocks", type=int, default=8, help="paired timed blocks")
+    parser.add_argument("--replicas", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: the other core is shared)")
+    parser.add_argument("--check-only", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    x = images(args.images)
+    check_agreement(x[:600])
+    if args.check_only:
+        return
+
+    def one_train(seed: int) -> None:
+        deep.train(exercise_models(1)[0], x, generator=generators(1, seed)[0], epochs=1, **SETTINGS)
+
+    def stacked(num: int):
+        def run(seed: int) -> None:
+            deep.train_replicas(exercise_models(num), x, generators=generators(num, seed), epochs=1, stack=True,
+                                **SETTINGS)  # fmt: skip
+
+        return run
+
+    functions = {"deep.train, 1 model": (1, one_train)}
+    functions.update({f"train_replicas, R = {r}": (r, stacked(r)) for r in args.replicas})
+    for _, function in functions.values():  # warm-up
+        function(0)
+    seconds: dict[str, list[float]] = {name: [] for name in functions}
+    names = list(functions)
+    for block in range(args.blocks):
+        order = names[block % len(names) :] + names[: block % len(names)]
+        for name in order:
+            start = time.perf_counter()
+            functions[name][1](block + 1)
+            seconds[name].append(time.perf_counter() - start)
+    print(
+        f"\nOne epoch of {args.images} images per model, batch {BATCH}, deep.VAE(784, (20, 20), 5, "
+        f"encoder='separate'), Bernoulli, deep.elbo, dynamic binarization; torch {torch.__version__}, "
+        f"{args.threads} thread(s); {args.blocks} blocks in one process, order rotated"
+    )
+    print(f"{'implementation':<26}{'model-images/s':>16}{'quartiles':>18}{'vs train':>10}{'quartiles':>16}")
+    base = seconds["deep.train, 1 model"]
+    for name, values in seconds.items():
+        num = functions[name][0]
+        q1, q2, q3 = quartiles([num * args.images / v for v in values])
+        s1, s2, s3 = quartiles([num * b / v for b, v in zip(base, values)])
+        print(f"{name:<26}{q2:>16.0f}{f'{q1:.0f}-{q3:.0f}':>18}{s2:>9.2f}x{f'{s1:.2f}x-{s3:.2f}x':>16}")
+
+
+if __name__ == "__main__":
+    main()
