@@ -41,6 +41,14 @@ class DeepScale:
     discrete_train_images: training images of that chapter's 200-bit image benchmark.
     discrete_epochs: passes of each of its training runs (one per estimator and network).
     discrete_seeds: independent training seeds per estimator in that benchmark (replicated verdicts).
+    vae_train_images: training images of the chapters *The variational autoencoder* and *Importance-weighted
+        bounds* (``limit``); None: the whole training set (60,000 for MNIST and Fashion-MNIST).
+    vae_seeds: independent training seeds (initial weights, shuffles, noise) of every compared run in those two
+        chapters; their verdicts come from the paired differences across seeds.
+    iwae_epochs_k50: passes of the two K = 50 runs of the importance-weighted chapter (they cost about 25 times
+        a K = 1 pass); ``iwae_epochs`` is the passes of the K = 1 and K = 5 runs.
+    iwae_loglik_images, iwae_loglik_samples: test images and importance samples k of the log p(x) estimate of each
+        of that chapter's 6 x ``vae_seeds`` models.
     """
 
     num_repeats: int
@@ -67,6 +75,11 @@ class DeepScale:
     discrete_train_images: int | None = 10_000
     discrete_epochs: int = 8
     discrete_seeds: int = 2
+    vae_train_images: int | None = None
+    vae_seeds: int = 3
+    iwae_epochs_k50: int = 1
+    iwae_loglik_images: int = 100
+    iwae_loglik_samples: int = 1_000
 
 
 SCALES = {
@@ -92,16 +105,21 @@ SCALES = {
         discrete_train_images=400,
         discrete_epochs=1,
         discrete_seeds=3,
+        vae_train_images=1_000,
+        vae_seeds=2,
+        iwae_epochs_k50=1,
+        iwae_loglik_images=20,
+        iwae_loglik_samples=200,
     ),
     "standard": DeepScale(  # minutes per chapter on 2 CPU cores
         num_repeats=2_000,
         train_images=10_000,
         test_images=2_000,
-        epochs=10,
+        epochs=8,
         iwae_epochs=3,
         loglik_images=200,
         loglik_samples=5_000,
-        vae_sweep_epochs=5,
+        vae_sweep_epochs=3,
         vae_gradient_pairs=200,
         stl_epochs=5,
         stl_grad_repeats=20,
@@ -115,6 +133,11 @@ SCALES = {
         discrete_train_images=10_000,
         discrete_epochs=8,
         discrete_seeds=3,
+        vae_train_images=None,
+        vae_seeds=3,
+        iwae_epochs_k50=1,
+        iwae_loglik_images=100,
+        iwae_loglik_samples=1_000,
     ),
     "full": DeepScale(  # paper scale (Burda et al.'s 3,280 passes; a GPU is advised)
         num_repeats=10_000,
@@ -138,5 +161,10 @@ SCALES = {
         discrete_train_images=None,
         discrete_epochs=100,
         discrete_seeds=5,
+        vae_train_images=None,
+        vae_seeds=5,
+        iwae_epochs_k50=3_280,
+        iwae_loglik_images=10_000,
+        iwae_loglik_samples=5_000,
     ),
 }
