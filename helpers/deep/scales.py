@@ -47,6 +47,8 @@ class DeepScale:
         chapters; their verdicts come from the paired differences across seeds.
     iwae_epochs_k50: passes of the two K = 50 runs of the importance-weighted chapter (they cost about 25 times
         a K = 1 pass); ``iwae_epochs`` is the passes of the K = 1 and K = 5 runs.
+    iwae_k50_train_images: training images of those two K = 50 runs (the first ones of the training set); None: all
+        of ``vae_train_images``.
     iwae_loglik_images, iwae_loglik_samples: test images and importance samples k of the log p(x) estimate of each
         of that chapter's 6 x ``vae_seeds`` models.
     """
@@ -78,6 +80,7 @@ class DeepScale:
     vae_train_images: int | None = None
     vae_seeds: int = 3
     iwae_epochs_k50: int = 1
+    iwae_k50_train_images: int | None = None
     iwae_loglik_images: int = 100
     iwae_loglik_samples: int = 1_000
 
@@ -136,6 +139,7 @@ SCALES = {
         vae_train_images=None,
         vae_seeds=3,
         iwae_epochs_k50=1,
+        iwae_k50_train_images=20_000,
         iwae_loglik_images=100,
         iwae_loglik_samples=1_000,
     ),
