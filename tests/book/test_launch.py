@@ -100,7 +100,7 @@ def test_the_downloaded_notebook_gets_the_repository_in_its_colab_guard(tmp_path
     notebook = nbformat.reads(filled, as_version=4)
     nbformat.validate(notebook)
     guard = next(c for c in notebook.cells if c.cell_type == "code").source
-    assert 'COURSE_REPOSITORY = "https://github.com/example/vi-course"' in guard and "<owner>/<repo>\"" not in guard
+    assert 'COURSE_REPOSITORY = "https://github.com/example/vi-course"' in guard and '<owner>/<repo>"' not in guard
     script = tmp_path / "guard.py"
     script.write_text(guard)
     run = subprocess.run([sys.executable, "-I", "-S", str(script)], cwd=tmp_path, capture_output=True, text=True)
