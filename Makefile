@@ -8,6 +8,12 @@ APT_INSTALL = DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,su
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
+# the course's named Jupyter kernel, installed into .venv by the set-up: the notebooks' kernelspec is "vi-course",
+# so JupyterLab, nbmake and jupyter-book all run them with .venv's Python (a student with several environments sees
+# "VI course" in the kernel picker)
+KERNEL_NAME := vi-course
+KERNEL  := $(VENV)/share/jupyter/kernels/$(KERNEL_NAME)/kernel.json
+INSTALL_KERNEL = $(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "VI course"
 MATHJAX_VERSION := 3.2.2
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
@@ -42,7 +48,12 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON_BOOTSTRAP) -m venv $(VENV) || \
 	  { echo "could not create .venv: install the venv module (Debian: apt-get install python3.11-venv)"; exit 1; }
 	$(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt -e ".[book,test]"
+	$(INSTALL_KERNEL)
 	@touch $@
+
+# a .venv set up before the kernel existed gets it without a reinstall
+$(KERNEL): $(STAMP)
+	@test -f $@ || $(INSTALL_KERNEL)
 
 # MathJax for an offline site, from the npm package; the stamp file re-fetches it when MATHJAX_VERSION changes
 MATHJAX_STAMP := book/_vendor/.mathjax-$(MATHJAX_VERSION)
@@ -88,15 +99,18 @@ define build_book
 	if [ "$$(cat book/_build/.build-key 2>/dev/null)" != "$$key" ]; then \
 	  echo "scale or helpers changed: executing every notebook again"; \
 	  rm -rf book/_build/.jupyter_cache book/_build/.doctrees book/_build/html book/_build/jupyter_execute; fi
-	BOOK_SCALE=$(1) $(BIN)/jupyter-book build book -W -n --keep-going
+	BOOK_SCALE=$(1) $(2) $(BIN)/jupyter-book build book -W -n --keep-going
 	@echo "$(1)-$$($(BUILD_HASH))" > book/_build/.build-key
 endef
 
-book: $(STAMP) $(MATHJAX_STAMP) datasets
+book: $(STAMP) $(KERNEL) $(MATHJAX_STAMP) datasets
 	$(call build_book,$(or $(BOOK_SCALE),standard))
 
-lab: $(STAMP) datasets
-	$(BIN)/jupyter lab --notebook-dir=book $(if $(filter 0,$(shell id -u)),--allow-root)
+# JupyterLab on book/ with the course kernel; LAB_ARGS adds options (e.g. LAB_ARGS="--port=8890 --no-browser").
+# tests/book/test_lab.py starts it the same way (own port, token and a temporary home) and runs a chapter in Chromium.
+LAB_FLAGS = --notebook-dir=book --MultiKernelManager.default_kernel_name=$(KERNEL_NAME) $(if $(filter 0,$(shell id -u)),--allow-root)
+lab: $(STAMP) $(KERNEL) datasets
+	$(BIN)/jupyter lab $(LAB_FLAGS) $(LAB_ARGS)
 
 # ---------------------------------------------------------------------------------------------- the tests
 lint: $(STAMP)
@@ -106,15 +120,24 @@ lint: $(STAMP)
 unit: $(STAMP) datasets
 	BOOK_SCALE=quick $(BIN)/pytest -m "not site" tests
 
-notebooks: $(STAMP) datasets
+notebooks: $(STAMP) $(KERNEL) datasets
 	BOOK_SCALE=quick $(BIN)/pytest --nbmake --nbmake-timeout=900 -p no:cacheprovider book --ignore=book/_build
 
 site-check: $(STAMP) browser-deps
 	$(BIN)/pytest -m site tests
 
-test-build: $(STAMP) $(MATHJAX_STAMP) datasets
+# The strict build has no launch buttons (BOOK_REPOSITORY_URL=off, whatever the checkout's remote); a second
+# variant with an example repository goes to book/_build/launch-check/ from the same jupyter-cache (no notebook
+# runs twice), and the browser check (tests/book/test_site.py) checks the launch links of both.
+LAUNCH_CHECK_URL := https://github.com/example/vi-course
+LAUNCH_CHECK_BRANCH := main
+test-build: $(STAMP) $(KERNEL) $(MATHJAX_STAMP) datasets
 	rm -rf book/_build/.build-key  # the test build always executes every notebook
-	$(call build_book,quick)
+	$(call build_book,quick,BOOK_REPOSITORY_URL=off)
+	rm -rf book/_build/launch-check
+	BOOK_SCALE=quick BOOK_REPOSITORY_URL=$(LAUNCH_CHECK_URL) BOOK_REPOSITORY_BRANCH=$(LAUNCH_CHECK_BRANCH) \
+	  BOOK_EXECUTION_CACHE=book/_build/.jupyter_cache \
+	  $(BIN)/jupyter-book build book --path-output book/_build/launch-check -W -n --keep-going
 
 test: lint unit notebooks test-build site-check
 

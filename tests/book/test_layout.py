@@ -1,8 +1,9 @@
-"""The package mirrors the book, and its import graph is layered: common <- models <- {vi, estimators, deep}.
+"""The package mirrors the book, and its import graph is layered: common <- models <- {vi, estimators, deep} <- check.
 
 The rule is read from the source (every ``import`` and ``from ... import`` statement, parsed with ``ast``, including
 imports inside functions), so it holds for code that a test never runs. A part never imports another part; what two
-parts need moves down to ``common/`` or ``models/``.
+parts need moves down to ``common/`` or ``models/``. ``check/`` (the exercises' self-checks) consumes every layer,
+and no layer imports it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from _shared import BOOK, ROOT
 HELPERS = ROOT / "helpers"
 PARTS = ("vi", "estimators", "deep")
 #: what each layer may import from inside the package
-ALLOWED = {"common": {"common"}, "models": {"common", "models"}, **{p: {"common", "models", p} for p in PARTS}}
+ALLOWED = {
+    "common": {"common"},
+    "models": {"common", "models"},
+    **{p: {"common", "models", p} for p in PARTS},
+    "check": {"common", "models", *PARTS, "check"},
+}
 
 
 def _layer(module: str) -> str | None:
@@ -75,6 +81,13 @@ def test_a_planted_cross_part_import_is_caught(tmp_path):
     assert len(found) == 1 and "estimators imports deep" in found[0], found
     (copy / "common" / "planted.py").write_text("from helpers.models import GammaPoisson\n")
     assert any("common imports models" in v for v in violations(copy))
+    (copy / "deep" / "planted.py").write_text("from helpers import check\n")  # nothing imports the self-checks
+    assert any("deep imports check" in v for v in violations(copy))
+
+
+def test_the_self_checks_may_import_every_part():
+    imported = {layer for path in (HELPERS / "check").glob("*.py") for _, layer in imported_layers(path)}
+    assert {"vi", "deep", "models"} <= imported and violations() == []
 
 
 def test_every_part_of_the_book_has_its_package_and_tests():
@@ -91,12 +104,15 @@ TESTED_WITH = {
     "models": {},
     "vi": {"meanfield": "bbvi", "scales": "cavi"},
     "estimators": {"support": "monte_carlo", "scales": "monte_carlo"},
+    "check": {"_feedback": "feedback", "elbo": "vi", "cavi": "vi", "bbvi": "vi", "natural_gradients": "vi",
+              "gradient_estimators": "estimators", "vae": "deep", "iwae": "deep", "stl": "deep", "discrete": "deep",
+              "diffusion": "deep"},
     "deep": {"evaluation": "vae", "objectives": "vae", "_kernels": "vae", "checkpoints": "training",
              "history": "training", "schedules": "training", "scales": "training"},
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("layer", ["common", "models", *PARTS])
+@pytest.mark.parametrize("layer", ["common", "models", *PARTS, "check"])
 def test_tests_mirror_the_package(layer):
     modules = {p.stem for p in (HELPERS / layer).glob("*.py")} - {"__init__"}
     if layer == "common":

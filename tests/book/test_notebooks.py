@@ -41,13 +41,57 @@ def test_notebook_is_valid_and_has_no_outputs(path):
         if cell.cell_type == "code":
             assert cell.outputs == [], f"{path.name} cell {index} has committed outputs: clear them"
             assert cell.execution_count is None, f"{path.name} cell {index} has an execution count"
-    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    # the course's named kernel, installed into .venv by the Makefile's set-up (make lab shows it as "VI course")
+    assert notebook.metadata["kernelspec"]["name"] == "vi-course"
+    assert notebook.metadata["kernelspec"]["display_name"] == "VI course"
+
+
+def _is_colab_guard(cell) -> bool:
+    return cell.cell_type == "code" and 'find_spec("helpers")' in cell.source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_starts_with_the_hidden_colab_guard(path):
+    """Before the imports cell, a cell hidden on the website (tag remove-cell; collapsed in JupyterLab and Colab)
+    stops a Python without the course with the one line to run, instead of an ImportError in a later cell."""
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    guard = code[0]
+    assert _is_colab_guard(guard), f"{path.name}: the first code cell must be the Colab guard"
+    assert "remove-cell" in guard.metadata.get("tags", []), f"{path.name}: the guard is hidden on the website"
+    assert guard.metadata.get("cellView") == "form" and guard.metadata["jupyter"]["source_hidden"] is True
+    assert '%pip install "vi-gradients-course @ git+' in guard.source
+    assert sum(_is_colab_guard(cell) for cell in code) == 1
+
+
+def test_the_colab_guard_says_the_one_line_to_run_when_the_course_is_missing(tmp_path):
+    """Run the guard in a Python that cannot import the course (isolated, no site-packages, empty folder): it
+    raises ModuleNotFoundError whose message holds the pip line; with the course importable it passes silently."""
+    import subprocess
+    import sys
+
+    guard = next(c for c in nbformat.read(NOTEBOOKS[0], as_version=4).cells if _is_colab_guard(c)).source
+    script = tmp_path / "guard.py"
+    script.write_text(guard)
+    isolated = subprocess.run([sys.executable, "-I", "-S", str(script)], cwd=tmp_path, capture_output=True, text=True)
+    assert isolated.returncode != 0
+    assert "ModuleNotFoundError" in isolated.stderr, isolated.stderr
+    assert '%pip install "vi-gradients-course @ git+https://github.com/<owner>/<repo>"' in isolated.stderr
+    assert "Restart session" in isolated.stderr and "colab.research.google.com/github/" in isolated.stderr
+    filled = tmp_path / "filled.py"
+    filled.write_text(guard.replace('COURSE_REPOSITORY = ""', 'COURSE_REPOSITORY = "https://github.com/o/r"', 1))
+    known = subprocess.run([sys.executable, "-I", "-S", str(filled)], cwd=tmp_path, capture_output=True, text=True)
+    assert '%pip install "vi-gradients-course @ git+https://github.com/o/r"' in known.stderr, known.stderr
+    assert "<owner>" not in known.stderr.split("ModuleNotFoundError", 1)[1]
+    ok = subprocess.run([sys.executable, str(script)], cwd=BOOK.parent, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr  # the course is installed here
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_has_one_imports_and_seed_cell_near_the_top(path):
     notebook = nbformat.read(path, as_version=4)
-    code_cells = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    # the hidden Colab guard comes first and imports only importlib; the imports-and-seed cell follows it
+    code_cells = [cell.source for cell in notebook.cells if cell.cell_type == "code" and not _is_colab_guard(cell)]
     setup_cells = [i for i, source in enumerate(code_cells) if re.search(r"helpers\.setup\(", source)]
     assert setup_cells == [0], f"{path.name}: helpers.setup(...) must be called once, in the first code cell"
     assert re.search(r"helpers\.setup\(seed=\d+", code_cells[0]), "seed helpers.setup explicitly"

@@ -1,0 +1,50 @@
+"""Self-check for the chapter *Black-box VI* (book/vi/bbvi.ipynb)."""
+
+from __future__ import annotations
+
+import torch
+
+from helpers.check._feedback import Feedback, call, check_answer, compare
+
+
+def gaussian_score(answer: object) -> Feedback:
+    """Check ``answer(z, loc, scale) -> (S, 2)``, the score of q = N(loc, scale^2) (``scale`` a standard deviation)
+    at the draws z (S,): columns d/dloc log q = (z - loc) / scale^2 and d/dscale log q = -1/scale + (z - loc)^2 /
+    scale^3 (Ranganath, Gerrish & Blei 2014, the score-function gradient). Feedback names the score in the
+    precision or the variance instead of the scale, the missing -1/scale and the score in log scale."""
+    fn = check_answer(answer)
+    what = "your score"
+    g = torch.Generator().manual_seed(2014)
+    loc, scale = torch.tensor(1.3, dtype=torch.float64), torch.tensor(0.6, dtype=torch.float64)
+    z = loc + scale * torch.randn(50, generator=g, dtype=torch.float64)
+    value = call(fn, (z.clone(), loc.clone(), scale.clone()), what)
+    if isinstance(value, Feedback):
+        return value
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        try:
+            value = torch.stack([torch.as_tensor(v, dtype=torch.float64) for v in value], -1)
+        except (TypeError, RuntimeError):
+            pass
+    d = z - loc
+    d_loc = d / scale**2
+    var, lam = scale**2, scale**-2
+    col = lambda second: torch.stack([d_loc, second], -1)  # noqa: E731
+    mistakes = {
+        "has the score in the precision lambda = 1/scale^2 in its second column, not in the scale "
+        "(chain rule: d/dscale = -2 scale^-3 d/dlambda).": col(1 / (2 * lam) - d**2 / 2),
+        "has the score in the variance scale^2 in its second column, not in the scale.": col(
+            -1 / (2 * var) + d**2 / (2 * var**2)
+        ),
+        "misses the -1/scale of d/dscale log q (the derivative of the normalizer).": col(d**2 / scale**3),
+        "has the score in log scale (scale * d/dscale) in its second column; the check asks for d/dscale.": col(
+            -1 + d**2 / scale**2
+        ),
+    }
+    return compare(
+        value,
+        col(-1 / scale + d**2 / scale**3),
+        what=what,
+        shape_hint="(S, 2): d/dloc and d/dscale for each of the S draws",
+        mistakes=mistakes,
+        inputs="on 50 seeded draws",
+    )

@@ -1,0 +1,42 @@
+"""Self-check for the chapter *Sticking the landing* (book/deep/stl.ipynb)."""
+
+from __future__ import annotations
+
+import torch
+
+from helpers.check._feedback import Feedback, call, check_answer, compare
+from helpers.deep import elbo_gradient_terms
+from helpers.models import ConjugateGaussian
+
+
+def path_derivative(answer: object) -> Feedback:
+    """Check ``answer(log_joint, loc, scale, eps) -> (S, 2D)``, the per-draw path-derivative ("sticking the
+    landing") gradient of f = log p(x, z) - log q(z) with respect to (loc, scale) at z = loc + scale * eps:
+    the total derivative without the score term -d log q / d(loc, scale)|_z (Roeder, Wu & Duvenaud 2017, eq. 8).
+    ``log_joint`` maps z (S, D) to (S,). Feedback names the total derivative (score term kept), a z detached
+    as well (all zeros), and a wrong sign."""
+    fn = check_answer(answer)
+    what = "your path derivative"
+    g = torch.Generator().manual_seed(2017)
+    model = ConjugateGaussian(torch.randn((8, 2), generator=g, dtype=torch.float64) + 1.0)
+    loc = torch.tensor([0.4, 1.6], dtype=torch.float64)
+    scale = torch.tensor([0.6, 0.25], dtype=torch.float64)
+    eps = torch.randn((40, 2), generator=g, dtype=torch.float64)
+    value = call(fn, (model.log_joint, loc.clone(), scale.clone(), eps.clone()), what)
+    if isinstance(value, Feedback):
+        return value
+    reference = elbo_gradient_terms(model, loc, scale, eps, path_derivative=True)
+    zeros = torch.zeros_like(reference)
+    mistakes = {
+        "is the total derivative: the score term - d log q / d(loc, scale) at fixed z is still in it; stop the "
+        "gradient through log q's parameters only.": elbo_gradient_terms(model, loc, scale, eps),
+        "is zero for every draw: z was detached as well; only the parameters inside log q are stopped.": zeros,
+    }
+    return compare(
+        value,
+        reference,
+        what=what,
+        shape_hint="(S, 2D): d/dloc for the D coordinates, then d/dscale",
+        mistakes=mistakes,
+        inputs="on 40 seeded draws of a 2-D conjugate Gaussian model",
+    )
