@@ -4,13 +4,21 @@ Serves ``book/_build/html`` on localhost, opens every page in headless Chromium 
 by Playwright) and fails on console errors, uncaught page errors, failed requests (the site must work offline:
 no request may leave localhost), any formula MathJax did not typeset, and any image that did not load.
 Screenshots of the landing page and of every chapter go to ``book/_build/screenshots/``.
+
+Launch buttons: ``make test-build`` also builds a variant of the site with an example repository
+(``book/_build/launch-check/``, from the same jupyter-cache); on every chapter of both builds the Binder, Colab,
+repository and issue links are read in the browser and must point to the repository, branch and chapter notebook
+that the build recorded in its ``launch.json`` (book/_ext/launch_links.py), or be absent when it recorded none.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
+import json
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -20,6 +28,7 @@ from _shared import BOOK
 pytestmark = pytest.mark.site
 
 HTML = BOOK / "_build" / "html"
+LAUNCH_HTML = BOOK / "_build" / "launch-check" / "_build" / "html"  # the variant with an example repository
 SCREENSHOTS = BOOK / "_build" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -50,16 +59,33 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def _serve(directory: Path):
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 @pytest.fixture(scope="module")
 def server():
     if not (HTML / "index.html").exists():
         pytest.fail("book/_build/html is missing: run `make book` (or the build step of `make test`) first")
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with _serve(HTML) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def launch_server():
+    if not (LAUNCH_HTML / "index.html").exists():
+        pytest.fail(f"{LAUNCH_HTML} is missing: `make test-build` builds it after the strict build")
+    with _serve(LAUNCH_HTML) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +186,80 @@ def test_chapter_has_figures_proofs_exercises_and_resolved_citations(server, bro
     entries = count("[role='doc-biblioentry']")
     page.close()
     assert citations >= 1 and entries >= 1, f"{citations} citation links resolve to {entries} bibliography entries"
+
+
+def _recorded_repository(html: Path) -> dict | None:
+    record = html.parent / "launch.json"
+    assert record.is_file(), f"{record} is missing: the build did not run book/_ext/launch_links.py"
+    return json.loads(record.read_text())["repository"]
+
+
+def test_the_launch_check_build_points_to_the_example_repository():
+    """make test-build's variant is built with BOOK_REPOSITORY_URL=https://github.com/example/vi-course (branch
+    main) and the strict build with BOOK_REPOSITORY_URL=off; the Makefile and this test agree on both."""
+    makefile = (BOOK.parent / "Makefile").read_text()
+    url = re.search(r"^LAUNCH_CHECK_URL := (\S+)$", makefile, re.M)[1]
+    branch = re.search(r"^LAUNCH_CHECK_BRANCH := (\S+)$", makefile, re.M)[1]
+    assert _recorded_repository(LAUNCH_HTML) == {"url": url, "branch": branch, "source": "BOOK_REPOSITORY_URL"}
+    assert "$(call build_book,quick,BOOK_REPOSITORY_URL=off)" in makefile
+
+
+def _launch_links(page) -> list[dict]:
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('a[href^="http"]'))
+                 .filter(a => !a.closest('article'))  // the header's buttons, not the chapter's own references
+                 .map(a => ({href: a.href, text: a.textContent.trim()}))"""
+    )
+
+
+@pytest.mark.parametrize("site", ["site", "launch-check"])
+@pytest.mark.parametrize("page_path", CHAPTERS)
+def test_launch_links_point_to_the_repository_branch_and_the_chapter_notebook(request, browser, site, page_path):
+    html = HTML if site == "site" else LAUNCH_HTML
+    base = request.getfixturevalue("server" if site == "site" else "launch_server")
+    repo = _recorded_repository(html)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.goto(f"{base}/{page_path}", wait_until="networkidle")
+    links = _launch_links(page)
+    services = ("mybinder.org", "colab.research.google.com", "github.com", "gitlab.com", "/hub/")
+    if repo is None:  # no repository: no dead buttons at all
+        assert not [link for link in links if any(s in link["href"] for s in services)], links
+        assert page.locator(".dropdown-launch-buttons").count() == 0
+        page.close()
+        assert not problems, problems
+        return
+    owner_repo = "/".join(repo["url"].split("/")[3:])
+    notebook = f"book/{page_path.removesuffix('.html')}.ipynb"
+    assert (BOOK.parent / notebook).is_file()
+    expected = {
+        "Binder": f"https://mybinder.org/v2/gh/{owner_repo}/{repo['branch']}?urlpath=lab/tree/{notebook}",
+        "Colab": f"https://colab.research.google.com/github/{owner_repo}/blob/{repo['branch']}/{notebook}",
+    }
+    # keyed by the link text: sphinx-book-theme's tooltip script moves `title` to data-bs-original-title
+    found = {link["text"]: link["href"] for link in links}
+    for text, href in expected.items():
+        assert found.get(text) == href, f"{text}: {found.get(text)} (expected {href})"
+    assert repo["url"] in [link["href"] for link in links], "no repository button"
+    assert any(link["href"].startswith(f"{repo['url']}/issues/new?") for link in links), "no open-issue button"
+    # the buttons work in the browser: the launch menu opens and shows the Binder and Colab entries with their logos
+    page.click(".dropdown-launch-buttons button")
+    for text, href in expected.items():
+        entry = page.locator(f".dropdown-launch-buttons a[href='{href}']", has_text=text)
+        entry.wait_for(state="visible", timeout=5_000)
+        assert entry.locator("img").evaluate("img => img.complete && img.naturalWidth > 0"), f"{text}: no logo"
+    page.close()
+    assert not problems, problems
+
+
+def test_the_downloadable_notebooks_carry_the_repository_in_their_colab_guard():
+    """The website's .ipynb downloads of the launch-check build name the repository in the guard's pip line."""
+    repo = _recorded_repository(LAUNCH_HTML)
+    for page_path in CHAPTERS:
+        download = LAUNCH_HTML / "_sources" / page_path.replace(".html", ".ipynb")
+        assert f'COURSE_REPOSITORY = \\"{repo["url"]}\\"' in download.read_text(), download
+    plain = HTML / "_sources" / CHAPTERS[0].replace(".html", ".ipynb")
+    if _recorded_repository(HTML) is None:
+        assert 'COURSE_REPOSITORY = \\"\\"' in plain.read_text()

@@ -1,0 +1,216 @@
+"""A student's JupyterLab, tested in a real browser (``make site-check`` runs it with the other browser checks).
+
+Starts ``make lab`` on a free port with its own token and a temporary home (HOME, JUPYTER_CONFIG_DIR,
+JUPYTER_DATA_DIR, JUPYTER_RUNTIME_DIR, JupyterLab's settings and workspaces), opens one short chapter in headless
+Chromium, runs all cells through the UI (menu Run > Run All Cells) at BOOK_SCALE=quick and checks: the kernel is
+the course's named kernel "VI course", every code cell ran and none shows an error, the figures render, and the
+kernel imported ``helpers`` from this checkout. The server is shut down in a ``finally`` and the test fails if any
+of its processes (server or kernel) is left; the notebook file is never saved (autosave off; checked).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from _shared import BOOK, ROOT
+
+pytestmark = pytest.mark.site
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SHOTS = BOOK / "_build" / "screenshots"
+CHAPTER = "vi/elbo.ipynb"  # a short chapter: seconds at the quick scale
+SETTINGS = {  # JupyterLab user settings in the temporary settings folder
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},  # every cell in the DOM
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _our_processes(markers: list[str]) -> list[int]:
+    """Pids whose command line holds one of ``markers`` (this test's token or runtime folder)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if any(marker in cmdline for marker in markers) and int(proc.name) != os.getpid():
+                pids.append(int(proc.name))
+    return pids
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """``make lab`` with its own port, token and home; yields (url, token); shuts everything down after."""
+    port, token = _free_port(), secrets.token_hex(16)
+    home, runtime = tmp_path / "home", tmp_path / "runtime"
+    settings = tmp_path / "lab-settings"
+    for name, value in SETTINGS.items():
+        path = settings / name  # <settings>/@jupyterlab/<extension>/<plugin>.jupyterlab-settings
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+        "JUPYTER_RUNTIME_DIR": str(runtime),
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+        "BOOK_SCALE": "quick",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    }
+    env.pop("BOOK_SCALE_OVERRIDE", None)
+    bin_dir = Path(sys.executable).parent  # the environment running the tests (.venv/bin under make)
+    args = f"--no-browser --ip=127.0.0.1 --port={port} --port-retries=0 --IdentityProvider.token={token}"
+    command = ["make", "-s", "--no-print-directory", "lab", f"BIN={bin_dir}", "STAMP=", "KERNEL=", f"LAB_ARGS={args}"]
+    notebook = BOOK / CHAPTER
+    before = notebook.read_bytes()
+    log = open(tmp_path / "lab.log", "w")  # noqa: SIM115 (closed in finally)
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    markers = [token, str(runtime)]
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"make lab did not start: {(tmp_path / 'lab.log').read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url, token
+    finally:
+        with_group = True
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)  # make and the server; the server shuts its kernels down
+        except ProcessLookupError:
+            with_group = False
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        log.close()
+        deadline = time.monotonic() + 20
+        while _our_processes(markers) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        left = _our_processes(markers)
+        for pid in left:  # only processes carrying this test's token or runtime folder: ours
+            os.kill(pid, signal.SIGKILL)
+        after = notebook.read_bytes()
+        if after != before:
+            notebook.write_bytes(before)
+        assert with_group or proc.returncode is not None
+        assert not left, f"processes left after the server shut down: {left}"
+        assert after == before, f"JupyterLab saved {CHAPTER} (restored it): autosave must be off in the test"
+
+
+def test_a_chapter_runs_in_jupyterlab_with_the_course_kernel(lab):
+    url, token = lab
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `make browser-deps` installs it (Debian package chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"], headless=True
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.goto(f"{url}/lab/tree/{CHAPTER}?token={token}", wait_until="domcontentloaded")
+            page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=120_000)
+            kernel = page.locator(".jp-NotebookPanel-toolbar .jp-Toolbar-kernelName").first
+            kernel.wait_for(timeout=60_000)
+            page.wait_for_function(
+                "() => { const k = document.querySelector('.jp-NotebookPanel-toolbar .jp-Toolbar-kernelName');"
+                " return k && k.textContent.trim() && !/No Kernel|Starting/.test(k.textContent); }",
+                timeout=120_000,
+            )
+            assert kernel.inner_text().strip() == "VI course", f"kernel: {kernel.inner_text()!r}"
+
+            # the Colab guard's input is collapsed (no prompt then): expand every collapsed input, as a student would
+            for placeholder in page.locator(".jp-Notebook .jp-CodeCell .jp-InputPlaceholder").all():
+                placeholder.click()
+            page.wait_for_function(
+                "() => Array.from(document.querySelectorAll('.jp-Notebook .jp-CodeCell'))"
+                ".every(c => c.querySelector('.jp-InputArea-prompt'))",
+                timeout=10_000,
+            )
+            page.click("#jp-MainMenu >> text=Run")  # the student's way: Run > Run All Cells
+            page.locator(".lm-Menu-content >> text=Run All Cells").first.click()
+            page.wait_for_timeout(3000)
+            page.screenshot(path=str(SHOTS / "lab-after-run-all.png"))
+            # done when every code cell shows an execution number, or early when one shows an error (Run All stops)
+            try:
+                state = page.wait_for_function(
+                    """() => {
+                        const cells = Array.from(document.querySelectorAll('.jp-Notebook .jp-CodeCell'));
+                        const prompts = cells.map(c => (c.querySelector('.jp-InputArea-prompt') || {}).textContent);
+                        const failed = Array.from(document.querySelectorAll('.jp-OutputArea-output'))
+                            .find(o => /Traceback \\(most recent call last\\)|^\\w*Error: /m.test(o.textContent));
+                        if (failed) return {done: false, prompts, error: failed.textContent.slice(0, 500)};
+                        return cells.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p)) && {done: true, prompts};
+                    }""",
+                    timeout=int(os.environ.get("LAB_TIMEOUT_MS", 180_000)),
+                ).json_value()
+            except Exception:
+                page.screenshot(path=str(SHOTS / "lab-after-run-all.png"))
+                prompts = page.evaluate(
+                    """() => Array.from(document.querySelectorAll('.jp-Notebook .jp-CodeCell'))
+                             .map(c => (c.querySelector('.jp-InputArea-prompt') || {}).textContent)"""
+                )
+                pytest.fail(f"Run All Cells did not finish; prompts: {prompts}")
+            page.screenshot(path=str(SHOTS / "lab-after-run-all.png"))
+            assert state["done"], f"a cell failed: {state}"
+            cells = page.locator(".jp-Notebook .jp-CodeCell").count()
+            errors = page.evaluate(
+                """() => Array.from(document.querySelectorAll('.jp-OutputArea-output'))
+                         .map(o => o.textContent)
+                         .filter(t => /Traceback \\(most recent call last\\)|^\\w*Error: /m.test(t))
+                         .map(t => t.slice(0, 300))"""
+            )
+            assert not errors, errors
+            images = page.evaluate(
+                """() => Array.from(document.querySelectorAll('.jp-OutputArea-output img'))
+                         .map(img => img.complete && img.naturalWidth > 0)"""
+            )
+            assert images and all(images), f"{len(images)} figures, loaded: {images}"
+            outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+            assert any("scale 'quick'" in text for text in outputs), "the first cell did not run at BOOK_SCALE=quick"
+
+            # which helpers the kernel imported: a new cell at the end (never saved: autosave is off)
+            page.locator(".jp-Notebook .jp-Cell").last.click()
+            page.keyboard.press("Escape")
+            page.keyboard.press("b")
+            page.keyboard.press("Enter")
+            page.keyboard.type("print('HELPERS_FILE', helpers.__file__)")
+            page.keyboard.press("Shift+Enter")
+            probe = page.locator(".jp-OutputArea-output", has_text="HELPERS_FILE").first
+            probe.wait_for(timeout=60_000)
+            path = Path(probe.inner_text().split("HELPERS_FILE", 1)[1].strip())
+            assert path == ROOT / "helpers" / "__init__.py", f"the kernel imported helpers from {path}, not {ROOT}"
+            print(f"\n{CHAPTER} in JupyterLab: {cells} code cells ran, {len(images)} figures, helpers from {path}")
+        finally:
+            browser.close()
