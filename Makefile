@@ -91,7 +91,8 @@ lock:
 # ---------------------------------------------------------------------------------------------- the book
 # jupyter-cache keys on the notebook's code only, and Sphinx re-reads only changed sources: when the scale, the
 # helpers, the pins or the local Sphinx extension change, drop the cache and the doctrees so that every
-# notebook executes again.
+# notebook executes again. book/_ext/execute_parallel.py first executes the notebooks on every core (BOOK_JOBS,
+# default: the number of cores; one BLAS thread each) into the cache, so the build itself only reads them.
 BUILD_HASH = find helpers book/_ext -name '*.py' | sort | xargs cat constraints.txt | sha1sum | cut -c1-16
 define build_book
 	@mkdir -p book/_build
@@ -99,6 +100,7 @@ define build_book
 	if [ "$$(cat book/_build/.build-key 2>/dev/null)" != "$$key" ]; then \
 	  echo "scale or helpers changed: executing every notebook again"; \
 	  rm -rf book/_build/.jupyter_cache book/_build/.doctrees book/_build/html book/_build/jupyter_execute; fi
+	BOOK_SCALE=$(1) $(2) $(BIN)/python book/_ext/execute_parallel.py book
 	BOOK_SCALE=$(1) $(2) $(BIN)/jupyter-book build book -W -n --keep-going
 	@echo "$(1)-$$($(BUILD_HASH))" > book/_build/.build-key
 endef

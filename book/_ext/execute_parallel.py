@@ -1,0 +1,138 @@
+"""Execute the book's notebooks on every core into jupyter-cache, before ``jupyter-book build`` reads them.
+
+Jupyter Book 1 (myst-nb, ``execute_notebooks: cache``) executes the notebooks one after another while Sphinx
+reads them, so a 2-core machine runs the standard build on one core. This script runs them ``--jobs`` at a time
+(default: the number of cores), longest first, each in its own kernel with one BLAS/OpenMP thread per job (so two
+jobs do not fight over the same cores), and stores each executed notebook in the cache the build uses; the build
+then finds every notebook there and executes nothing. A notebook already in the cache (same code) is skipped.
+
+The cache is keyed on the code cells and the kernelspec only (jupyter-cache's hash), exactly as myst-nb looks it
+up, so the site is the same as after a serial build, up to the rounding of reductions on one thread instead of two.
+A notebook that fails is reported with its traceback and not cached, and the script exits with status 1 (the
+build would run it again and fail on the same cell).
+
+Usage (the Makefile's book targets call it)::
+
+    BOOK_SCALE=standard python book/_ext/execute_parallel.py book [--jobs 2] [--cache book/_build/.jupyter_cache]
+
+Per-notebook wall-clock times go to ``<cache>/../execution-times.json`` and are printed as a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import nbformat
+import yaml
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def toc_notebooks(book: Path) -> list[Path]:
+    """The ``.ipynb`` files that ``_toc.yml`` lists (root and chapters), in book order."""
+    toc = yaml.safe_load((book / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part.get("chapters", [])]
+    files += [chapter["file"] for chapter in toc.get("chapters", [])]
+    return [book / f"{f}.ipynb" for f in files if (book / f"{f}.ipynb").exists()]
+
+
+def execute_one(path: str, timeout: int) -> tuple[str, dict | None, float, str | None]:
+    """Execute one notebook in its own folder (as myst-nb does): (path, executed notebook, seconds, traceback)."""
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    nb = nbformat.read(path, as_version=4)
+    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False)
+    if result.err is not None:
+        return path, None, result.time, result.exc_string
+    return path, result.nb, result.time, None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("book", type=Path, help="the book's folder (holds _toc.yml and _config.yml)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=int(os.environ.get("BOOK_JOBS", os.cpu_count() or 1)),
+        help="notebooks executed at once (default: $BOOK_JOBS, else the number of cores)",
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="jupyter-cache folder (default: <book>/_build/.jupyter_cache)"
+    )
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
+
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    book = args.book.resolve()
+    cache_path = (args.cache or book / "_build" / ".jupyter_cache").resolve()
+    config = yaml.safe_load((book / "_config.yml").read_text()).get("execute", {})
+    timeout = int(config.get("timeout", 1200))
+    cache = get_cache(str(cache_path))
+
+    todo = []
+    for path in toc_notebooks(book):
+        nb = nbformat.read(path, as_version=4)
+        try:
+            cache.match_cache_notebook(nb)
+            continue  # already executed with this code
+        except KeyError:
+            pass
+        code = sum(len(cell.source) for cell in nb.cells if cell.cell_type == "code")
+        todo.append((code, path))
+    if not todo:
+        print("execute_parallel: every notebook is in the cache")
+        return 0
+    # Longest first, so that the last job to start is a short one. The code's length is a rough proxy for the
+    # running time; the previous run's times, when recorded, are better.
+    times_file = cache_path.parent / "execution-times.json"
+    previous = json.loads(times_file.read_text()) if times_file.exists() else {}
+    todo.sort(key=lambda item: (previous.get(str(item[1].relative_to(book)), -1.0), item[0]), reverse=True)
+
+    jobs = min(args.jobs, len(todo))
+    if jobs > 1:  # one thread per kernel: the jobs share the cores
+        for name in THREAD_VARIABLES:
+            os.environ.setdefault(name, "1")
+    print(f"execute_parallel: {len(todo)} notebook(s), {jobs} at a time, BOOK_SCALE={os.environ.get('BOOK_SCALE', '')}")
+    start = time.perf_counter()
+    seconds, failed = {}, []
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(execute_one, str(path), timeout) for _, path in todo]
+        for future in as_completed(futures):
+            path, nb, elapsed, traceback = future.result()
+            name = str(Path(path).relative_to(book))
+            seconds[name] = round(elapsed, 1)
+            if traceback is not None:
+                failed.append(name)
+                print(f"execute_parallel: {name} FAILED after {elapsed:.0f} s\n{traceback}", file=sys.stderr)
+                continue
+            cache.cache_notebook_bundle(
+                CacheBundleIn(nb, str(Path(path)), data={"execution_seconds": elapsed}),
+                check_validity=False,
+                overwrite=True,
+            )
+            print(f"execute_parallel: {name} executed in {elapsed:.0f} s", flush=True)
+    wall = time.perf_counter() - start
+    times_file.parent.mkdir(parents=True, exist_ok=True)
+    times_file.write_text(json.dumps({**previous, **seconds}, indent=1, sort_keys=True) + "\n")
+    print(f"execute_parallel: {sum(seconds.values()):.0f} s of notebooks in {wall:.0f} s wall clock on {jobs} job(s)")
+    for name, value in sorted(seconds.items(), key=lambda item: -item[1]):
+        print(f"  {value:8.1f} s  {name}")
+    if failed:
+        print(f"execute_parallel: failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""book/_ext/execute_parallel.py: the notebooks it executes are the ones the book build then finds in the cache.
+
+A throw-away book of three tiny notebooks (real kernels, real jupyter-cache): two succeed, one raises. The two
+are cached under the hash myst-nb looks up, with their outputs, each kernel got one BLAS thread, the failing one
+is not cached and makes the script exit with status 1 and its traceback; a second run executes nothing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from _shared import BOOK
+
+_spec = importlib.util.spec_from_file_location("execute_parallel", BOOK / "_ext" / "execute_parallel.py")
+execute_parallel = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(execute_parallel)
+
+SCRIPT = BOOK / "_ext" / "execute_parallel.py"
+
+
+def _notebook(path, *sources):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    nbformat.write(nb, path)
+    return nb
+
+
+@pytest.fixture
+def tiny_book(tmp_path):
+    (tmp_path / "part").mkdir()
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nparts:\n  - caption: A\n    chapters:\n      - file: part/ok\n"
+        "      - file: part/broken\n"
+    )
+    (tmp_path / "_config.yml").write_text("execute:\n  timeout: 120\n")
+    _notebook(tmp_path / "intro.ipynb", "import os\nprint(os.environ.get('OMP_NUM_THREADS'))")
+    _notebook(tmp_path / "part" / "ok.ipynb", "from pathlib import Path\nprint(Path.cwd().name)", "6 * 7")
+    _notebook(tmp_path / "part" / "broken.ipynb", "raise ValueError('the broken chapter')")
+    return tmp_path
+
+
+def test_toc_order(tiny_book):
+    names = [p.relative_to(tiny_book).as_posix() for p in execute_parallel.toc_notebooks(tiny_book)]
+    assert names == ["intro.ipynb", "part/ok.ipynb", "part/broken.ipynb"]
+
+
+def test_executes_into_the_cache_the_build_reads(tiny_book):
+    from jupyter_cache import get_cache
+
+    cache_dir = tiny_book / "_build" / ".jupyter_cache"
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tiny_book), "--jobs", "2"], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "part/broken.ipynb FAILED" in run.stderr and "the broken chapter" in run.stderr
+
+    cache = get_cache(str(cache_dir))
+    outputs = {}
+    for name in ("intro", "part/ok"):
+        nb = nbformat.read(tiny_book / f"{name}.ipynb", as_version=4)  # as myst-nb reads it: no outputs
+        record = cache.match_cache_notebook(nb)  # KeyError if the build would execute it again
+        _, merged = cache.merge_match_into_notebook(nb)
+        outputs[name] = [o for cell in merged.cells for o in cell.outputs]
+        assert record.data["execution_seconds"] > 0
+    assert outputs["intro"][0]["text"].strip() == "1"  # one thread per kernel when jobs share the cores
+    assert outputs["part/ok"][0]["text"].strip() == "part"  # executed in the notebook's own folder, as myst-nb does
+    assert outputs["part/ok"][1]["data"]["text/plain"] == "42"
+    with pytest.raises(KeyError):
+        cache.match_cache_notebook(nbformat.read(tiny_book / "part" / "broken.ipynb", as_version=4))
+    times = json.loads((tiny_book / "_build" / "execution-times.json").read_text())
+    assert set(times) == {"intro.ipynb", "part/ok.ipynb", "part/broken.ipynb"}
+
+    (tiny_book / "part" / "broken.ipynb").unlink()  # fixed: now only the cached ones are left
+    (tiny_book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: part/ok\n")
+    again = subprocess.run([sys.executable, str(SCRIPT), str(tiny_book)], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "every notebook is in the cache" in again.stdout
+
+
+def test_refuses_zero_jobs(tiny_book):
+    run = subprocess.run([sys.executable, str(SCRIPT), str(tiny_book), "--jobs", "0"], capture_output=True, text=True)
+    assert run.returncode == 2 and "--jobs must be at least 1" in run.stderr
