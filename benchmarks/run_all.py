@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import subprocess
@@ -59,10 +60,18 @@ def book_times(cache: Path) -> str:
     key = (cache.parent / ".build-key").read_text().strip() if (cache.parent / ".build-key").exists() else "?"
     lines = [f"| `{name}` | {seconds:.0f} |" for name, seconds in sorted(rows)]
     total = sum(seconds for _, seconds in rows)
+    times_file = cache.parent / "execution-times.json"  # written by book/_ext/execute_parallel.py
+    wall = ""
+    if times_file.exists():
+        run = json.loads(times_file.read_text())
+        wall = (
+            f"\nThe last execution ({len(run['executed'])} notebooks, BOOK_SCALE={run['scale']}) ran {run['jobs']} "
+            f"at a time, one BLAS thread each: {run['wall_seconds']:.0f} s wall clock.\n"
+        )
     return (
         "## Book execution time (the last `make book` or `make test` build)\n\n"
-        f"Build key `{key}` (the scale, then a hash of the helpers). Seconds per notebook (Jupyter Book):\n\n"
-        "| notebook | seconds |\n| --- | --- |\n" + "\n".join(lines) + f"\n| all | {total:.0f} |\n"
+        f"Build key `{key}` (the scale, then a hash of the helpers). Seconds per notebook:\n\n"
+        "| notebook | seconds |\n| --- | --- |\n" + "\n".join(lines) + f"\n| all | {total:.0f} |\n" + wall
     )
 
 

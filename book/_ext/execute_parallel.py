@@ -15,7 +15,8 @@ Usage (the Makefile's book targets call it)::
 
     BOOK_SCALE=standard python book/_ext/execute_parallel.py book [--jobs 2] [--cache book/_build/.jupyter_cache]
 
-Per-notebook wall-clock times go to ``<cache>/../execution-times.json`` and are printed as a table.
+Per-notebook wall-clock times, the jobs and the whole run's wall clock go to ``<cache>/../execution-times.json``
+(``benchmarks/run_all.py`` copies them into RESULTS.md) and are printed as a table.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     # Longest first, so that the last job to start is a short one. The code's length is a rough proxy for the
     # running time; the previous run's times, when recorded, are better.
     times_file = cache_path.parent / "execution-times.json"
-    previous = json.loads(times_file.read_text()) if times_file.exists() else {}
+    previous = json.loads(times_file.read_text()).get("notebooks", {}) if times_file.exists() else {}
     todo.sort(key=lambda item: (previous.get(str(item[1].relative_to(book)), -1.0), item[0]), reverse=True)
 
     jobs = min(args.jobs, len(todo))
@@ -124,7 +125,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"execute_parallel: {name} executed in {elapsed:.0f} s", flush=True)
     wall = time.perf_counter() - start
     times_file.parent.mkdir(parents=True, exist_ok=True)
-    times_file.write_text(json.dumps({**previous, **seconds}, indent=1, sort_keys=True) + "\n")
+    record = {
+        "scale": os.environ.get("BOOK_SCALE", ""),
+        "jobs": jobs,
+        "wall_seconds": round(wall, 1),
+        "executed": sorted(seconds),
+        "notebooks": {**previous, **seconds},
+    }
+    times_file.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     print(f"execute_parallel: {sum(seconds.values()):.0f} s of notebooks in {wall:.0f} s wall clock on {jobs} job(s)")
     for name, value in sorted(seconds.items(), key=lambda item: -item[1]):
         print(f"  {value:8.1f} s  {name}")

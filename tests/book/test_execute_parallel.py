@@ -74,7 +74,8 @@ def test_executes_into_the_cache_the_build_reads(tiny_book):
     with pytest.raises(KeyError):
         cache.match_cache_notebook(nbformat.read(tiny_book / "part" / "broken.ipynb", as_version=4))
     times = json.loads((tiny_book / "_build" / "execution-times.json").read_text())
-    assert set(times) == {"intro.ipynb", "part/ok.ipynb", "part/broken.ipynb"}
+    assert set(times["notebooks"]) == set(times["executed"]) == {"intro.ipynb", "part/ok.ipynb", "part/broken.ipynb"}
+    assert times["jobs"] == 2 and 0 < times["wall_seconds"] <= sum(times["notebooks"].values()) + 5
 
     (tiny_book / "part" / "broken.ipynb").unlink()  # fixed: now only the cached ones are left
     (tiny_book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: part/ok\n")
