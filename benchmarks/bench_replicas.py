@@ -19,7 +19,6 @@ Usage: ``python benchmarks/bench_replicas.py [--images N] [--blocks B] [--replic
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: import this checkout's helpers
+from timing import images_784, quartiles  # noqa: E402
+
 import helpers  # noqa: E402, F401 - imported first: the course package from this checkout
 from helpers import deep  # noqa: E402
 
@@ -40,13 +41,6 @@ def exercise_models(num: int, seed: int = 0) -> list[deep.VAE]:
         torch.manual_seed(seed + r)
         models.append(deep.VAE(784, (20, 20), 5, encoder="separate", likelihood="bernoulli"))
     return models
-
-
-def images(num: int) -> torch.Tensor:
-    x, _ = deep.load_images("fashion-mnist" if "fashion-mnist" in deep.available_datasets() else "digits")
-    if x.shape[1] != 784:  # only the 8x8 digits: tile them to 784 pixels (the timing needs the shape only)
-        x = x.repeat(1, -(-784 // x.shape[1]))[:, :784]
-    return x.repeat(-(-num // len(x)), 1)[:num]
 
 
 def generators(num: int, seed: int) -> list[torch.Generator]:
@@ -70,13 +64,6 @@ def check_agreement(x: torch.Tensor) -> None:
     )
 
 
-def quartiles(values: list[float]) -> tuple[float, float, float]:
-    if len(values) < 2:
-        return values[0], values[0], values[0]
-    q1, q2, q3 = statistics.quantiles(values, n=4)
-    return q1, q2, q3
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=5_000, help="images per epoch (one timed block each)")
@@ -86,7 +73,7 @@ def main() -> None:
     parser.add_argument("--check-only", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    x = images(args.images)
+    x = images_784(args.images)
     check_agreement(x[:600])
     if args.check_only:
         return

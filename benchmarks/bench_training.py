@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -34,6 +33,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: import this checkout's helpers
+from timing import images_784, quartiles  # noqa: E402
+
 import helpers  # noqa: E402, F401 - imported first: the course package from this checkout
 from helpers import deep  # noqa: E402
 
@@ -46,11 +47,7 @@ def exercise_model(seed: int = 0) -> deep.VAE:
 
 
 def images(num: int) -> torch.Tensor:
-    x, _ = deep.load_images("fashion-mnist" if "fashion-mnist" in deep.available_datasets() else "digits")
-    if x.shape[1] != 784:  # only the 8x8 digits: tile them to 784 pixels (the timing needs the shape only)
-        x = x.repeat(1, -(-784 // x.shape[1]))[:, :784]
-    x = x.repeat(-(-num // len(x)), 1)[:num]
-    return deep.fixed_binarization(x, seed=0)
+    return deep.fixed_binarization(images_784(num), seed=0)
 
 
 def bare_epoch(model: deep.VAE, x: torch.Tensor, generator: torch.Generator) -> float:
@@ -87,13 +84,6 @@ def check_agreement(x: torch.Tensor) -> None:
         f"agreement: one epoch of deep.train == the bare loop (same draws): parameters equal within float32 "
         f"tolerance, mean training ELBO {value_train:.4f} vs {value_bare:.4f}"
     )
-
-
-def quartiles(values: list[float]) -> tuple[float, float, float]:
-    if len(values) < 2:
-        return values[0], values[0], values[0]
-    q1, q2, q3 = statistics.quantiles(values, n=4)
-    return q1, q2, q3
 
 
 def main() -> None:
