@@ -94,11 +94,16 @@ def main(argv: list[str] | None = None) -> int:
     if not todo:
         print("execute_parallel: every notebook is in the cache")
         return 0
-    # Longest first, so that the last job to start is a short one. The code's length is a rough proxy for the
-    # running time; the previous run's times, when recorded, are better.
+    # Longest first, so that the last job to start is a short one: by the previous run's times when recorded, else
+    # the chapters that train networks (deep/) first, then by the length of their code (a rough proxy).
     times_file = cache_path.parent / "execution-times.json"
     previous = json.loads(times_file.read_text()).get("notebooks", {}) if times_file.exists() else {}
-    todo.sort(key=lambda item: (previous.get(str(item[1].relative_to(book)), -1.0), item[0]), reverse=True)
+
+    def expected(item: tuple[int, Path]) -> tuple[float, bool, int]:
+        name = item[1].relative_to(book).as_posix()
+        return previous.get(name, -1.0), name.startswith("deep/"), item[0]
+
+    todo.sort(key=expected, reverse=True)
 
     jobs = min(args.jobs, len(todo))
     if jobs > 1:  # one thread per kernel: the jobs share the cores
