@@ -33,6 +33,9 @@ import nbformat
 import yaml
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+#: the chapters that train networks, longest first at the standard scale (the times are in benchmarks/RESULTS.md);
+#: the order of a build with no recorded times (a fresh clone): the longest must not start last
+LONGEST_FIRST = ("deep/iwae.ipynb", "deep/discrete.ipynb", "deep/vae.ipynb", "deep/diffusion.ipynb", "deep/stl.ipynb")
 
 
 def toc_notebooks(book: Path) -> list[Path]:
@@ -43,6 +46,13 @@ def toc_notebooks(book: Path) -> list[Path]:
         files += [chapter["file"] for chapter in part.get("chapters", [])]
     files += [chapter["file"] for chapter in toc.get("chapters", [])]
     return [book / f"{f}.ipynb" for f in files if (book / f"{f}.ipynb").exists()]
+
+
+def priority(name: str, code_length: int, previous: dict[str, float]) -> tuple[float, int, int]:
+    """Sort key (highest first) of the notebook ``name`` (relative to the book): its recorded seconds, else its place
+    in LONGEST_FIRST, else the length of its code."""
+    hint = len(LONGEST_FIRST) - LONGEST_FIRST.index(name) if name in LONGEST_FIRST else 0
+    return previous.get(name, -1.0), hint, code_length
 
 
 def execute_one(path: str, timeout: int) -> tuple[str, dict | None, float, str | None]:
@@ -95,15 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         print("execute_parallel: every notebook is in the cache")
         return 0
     # Longest first, so that the last job to start is a short one: by the previous run's times when recorded, else
-    # the chapters that train networks (deep/) first, then by the length of their code (a rough proxy).
+    # the chapters that train networks in the order of LONGEST_FIRST, then the others by the length of their code.
     times_file = cache_path.parent / "execution-times.json"
     previous = json.loads(times_file.read_text()).get("notebooks", {}) if times_file.exists() else {}
 
-    def expected(item: tuple[int, Path]) -> tuple[float, bool, int]:
-        name = item[1].relative_to(book).as_posix()
-        return previous.get(name, -1.0), name.startswith("deep/"), item[0]
-
-    todo.sort(key=expected, reverse=True)
+    todo.sort(key=lambda item: priority(item[1].relative_to(book).as_posix(), item[0], previous), reverse=True)
 
     jobs = min(args.jobs, len(todo))
     if jobs > 1:  # one thread per kernel: the jobs share the cores

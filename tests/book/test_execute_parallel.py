@@ -50,6 +50,19 @@ def test_toc_order(tiny_book):
     assert names == ["intro.ipynb", "part/ok.ipynb", "part/broken.ipynb"]
 
 
+def test_longest_first():
+    names = ["vi/elbo.ipynb", "deep/vae.ipynb", "deep/iwae.ipynb", "estimators/gradient-estimators.ipynb"]
+    code = dict(zip(names, (10, 900, 500, 999)))  # characters of code
+
+    def order(previous):
+        return sorted(names, key=lambda n: execute_parallel.priority(n, code[n], previous), reverse=True)
+
+    # a fresh clone: the IWAE chapter (the longest at the standard scale) first, then the rest by code length
+    assert order({}) == ["deep/iwae.ipynb", "deep/vae.ipynb", "estimators/gradient-estimators.ipynb", "vi/elbo.ipynb"]
+    recorded = {"vi/elbo.ipynb": 5.0, "deep/vae.ipynb": 600.0, "deep/iwae.ipynb": 300.0}
+    assert order(recorded)[:3] == ["deep/vae.ipynb", "deep/iwae.ipynb", "vi/elbo.ipynb"]  # recorded times win
+
+
 def test_executes_into_the_cache_the_build_reads(tiny_book):
     from jupyter_cache import get_cache
 
