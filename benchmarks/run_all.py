@@ -54,7 +54,9 @@ def book_times(cache: Path) -> str:
     for record in get_cache(str(cache)).list_cache_records():
         seconds = (record.data or {}).get("execution_seconds")
         if seconds is not None:
-            rows.append((Path(record.uri).relative_to(HERE.parent / "book").as_posix(), float(seconds)))
+            uri = Path(record.uri)
+            name = uri.relative_to(uri.parents[1]).as_posix()  # <part>/<chapter>.ipynb, from whichever checkout
+            rows.append((name, float(seconds)))
     if not rows:
         return ""
     key = (cache.parent / ".build-key").read_text().strip() if (cache.parent / ".build-key").exists() else "?"
@@ -78,7 +80,22 @@ def book_times(cache: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument(
+        "--book-times-only",
+        type=Path,
+        metavar="CACHE",
+        default=None,
+        help="only rewrite the book-time section of --output from this jupyter-cache folder",
+    )
     args = parser.parse_args()
+    if args.book_times_only is not None:
+        times = book_times(args.book_times_only.resolve())
+        if not times:
+            raise SystemExit(f"--book-times-only: no executed notebooks in {args.book_times_only}")
+        kept = args.output.read_text().split("## Book execution time")[0].rstrip() + "\n"
+        args.output.write_text(kept + "\n" + times)
+        print(f"wrote the book-time section of {args.output}")
+        return
     sections = []
     for title, command in BENCHMARKS:
         print(f"== {title}: {' '.join(command)}", flush=True)
