@@ -197,7 +197,13 @@ def ablation(steps: int, threads: int) -> None:
             lambda x, l: BernoulliLogProb.apply(l, x)
         ),
         "deep.iwelbo (fused, blocked last layer)": lambda: deep.iwelbo(model, x, K, generator=generator),
+        "  ... last layer's elementwise work free (bound for any fusion)": lambda: logits_free_iwelbo(
+            model, x, generator
+        ),
     }
+    compiled = compiled_straightforward_loss(straight)
+    if compiled is not None:
+        variants["plain logits + softplus under torch.compile (inductor)"] = lambda: compiled(x, generator)
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(steps):
         for name, forward in variants.items():
@@ -229,6 +235,77 @@ def ablation(steps: int, threads: int) -> None:
         for _ in range(steps):
             optimizer.step()
         print(f"  {name:<60}{1e3 * (time.perf_counter() - start) / steps:8.2f} ms")
+
+
+class _MatmulsOnly(torch.autograd.Function):
+    """The decoder's last layer with only its three matrix products: l = h W^T + b forward (summed, one cheap pass),
+    then h's and W's gradients from a fixed d (K B, P). What ``deep.iwelbo`` would cost if the elementwise work on the
+    (K B, P) logits (softplus, sigmoid, x - sigmoid) took no time: an upper bound on what fusing it could buy."""
+
+    @staticmethod
+    def forward(ctx, h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(h, weight, d)
+        rows = h.reshape(-1, h.shape[-1])
+        return torch.addmm(bias, rows, weight.t()).sum(-1).view(h.shape[:-1])
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        h, weight, d = ctx.saved_tensors
+        g = grad.reshape(-1, 1)
+        rows = h.reshape(-1, h.shape[-1])
+        return (d @ weight).mul_(g).view(h.shape), d.t() @ (rows * g), d.t() @ g.view(-1), None
+
+
+def logits_free_iwelbo(model: deep.VAE, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """``deep.iwelbo``'s step with the last layer's elementwise work removed (see :class:`_MatmulsOnly`)."""
+    mu, sigma = model.encode(x)
+    eps = torch.randn((K, *mu.shape), generator=generator)
+    z = mu + sigma * eps
+    last = model.decoder[-1]
+    d = _FIXED_D.setdefault("d", torch.rand(K * BATCH, INPUT, generator=torch.Generator().manual_seed(8)) - 0.5)
+    log_px = _MatmulsOnly.apply(model.decoder[:-1](z), last.weight, last.bias, d)
+    log_qz = common.normal_log_prob_from_noise(eps, torch.log(sigma).sum(-1))  # as deep.iwelbo
+    log_w = log_px + common.standard_normal_log_prob(z) - log_qz
+    return torch.logsumexp(log_w, 0) - math.log(K)
+
+
+_FIXED_D: dict[str, torch.Tensor] = {}
+
+
+def compiled_straightforward_loss(model: StraightforwardIWAE):
+    """The IWELBO with logits, x . l - softplus(l) and log q from the noise, compiled by ``torch.compile``
+    (inductor's C++ backend fuses the elementwise work and the autograd graph): None, with the reason printed,
+    where it cannot compile (no C++ compiler)."""
+    encoder, decoder = model.encoder, model.decoder[:-1]  # the logits: the network without its final sigmoid
+
+    def objective(x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        out = encoder(x)
+        mu, log_sigma = out[:, :LATENT], out[:, LATENT:]
+        z = mu + torch.exp(log_sigma) * eps
+        logits = decoder(z)
+        log_px = (logits * x).sum(-1) - F.softplus(logits).sum(-1)
+        log_w = log_px - 0.5 * z.square().sum(-1) + 0.5 * eps.square().sum(-1) + log_sigma.sum(-1)
+        return torch.logsumexp(log_w, 0) - math.log(K)
+
+    try:
+        compiled = torch.compile(objective)
+        x = torch.zeros(BATCH, INPUT)
+        start = time.perf_counter()
+        compiled(x, torch.zeros(K, BATCH, LATENT)).mean().backward()
+        seconds = time.perf_counter() - start
+    except Exception as error:  # noqa: BLE001 - report any compiler failure and time the others
+        print(f"torch.compile unavailable here ({type(error).__name__}: {str(error)[:120]}); not timed")
+        return None
+
+    def call(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return compiled(x, torch.randn((K, BATCH, LATENT), generator=generator))  # the draws straightforward takes
+
+    x = torch.bernoulli(images(BATCH), generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(  # same weights, same draws: the same IWELBO, else timing it means nothing
+        call(x, torch.Generator().manual_seed(2)), straightforward_iwelbo(model, x, torch.Generator().manual_seed(2))
+    )
+    print(f"torch.compile: compiled in {seconds:.0f} s; agrees with the straightforward IWELBO (same draws)")
+    return call
 
 
 def timed(function, steps: int) -> float:

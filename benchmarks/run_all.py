@@ -77,6 +77,18 @@ def book_times(cache: Path) -> str:
     )
 
 
+def replace_sections(results: str, sections: dict[str, str]) -> str:
+    """RESULTS.md's text with the sections whose titles are keys of ``sections`` replaced by their values (each a
+    whole "## title" section); every other section is kept as it was. A title not in the text is an error."""
+    parts = results.split("\n## ")
+    for title, section in sections.items():
+        matches = [i for i, part in enumerate(parts) if i > 0 and part.split("\n", 1)[0] == title]
+        if len(matches) != 1:
+            raise SystemExit(f"--only: RESULTS.md has {len(matches)} sections titled {title!r}; run make bench")
+        parts[matches[0]] = section.removeprefix("## ").rstrip("\n") + "\n"
+    return "\n## ".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
@@ -87,6 +99,12 @@ def main() -> None:
         default=None,
         help="only rewrite the book-time section of --output from this jupyter-cache folder",
     )
+    parser.add_argument(
+        "--only",
+        metavar="TEXT",
+        default=None,
+        help="rerun only the benchmarks whose title contains TEXT and replace their sections in --output",
+    )
     args = parser.parse_args()
     if args.book_times_only is not None:
         times = book_times(args.book_times_only.resolve())
@@ -96,16 +114,26 @@ def main() -> None:
         args.output.write_text(kept + "\n" + times)
         print(f"wrote the book-time section of {args.output}")
         return
+    chosen = [(t, c) for t, c in BENCHMARKS if args.only is None or args.only.lower() in t.lower()]
+    if not chosen:
+        raise SystemExit(f"--only {args.only!r} matches none of: " + "; ".join(t for t, _ in BENCHMARKS))
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     sections = []
-    for title, command in BENCHMARKS:
+    for title, command in chosen:
         print(f"== {title}: {' '.join(command)}", flush=True)
         result = subprocess.run([sys.executable, str(HERE / command[0]), *command[1:]], capture_output=True, text=True)
         print(result.stdout, end="")
         if result.returncode != 0:
             print(result.stderr, file=sys.stderr)
             raise SystemExit(f"{command[0]} failed (exit {result.returncode}); RESULTS.md was not written")
-        sections.append(f"## {title}\n\n`python benchmarks/{' '.join(command)}`\n\n```\n{result.stdout.strip()}\n```\n")
-    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        rerun = f" (rerun alone on {when}, on {machine()}, by `run_all.py --only`)" if args.only else ""
+        sections.append(
+            f"## {title}\n\n`python benchmarks/{' '.join(command)}`{rerun}\n\n```\n{result.stdout.strip()}\n```\n"
+        )
+    if args.only is not None:
+        args.output.write_text(replace_sections(args.output.read_text(), dict(zip([t for t, _ in chosen], sections))))
+        print(f"wrote {len(sections)} section(s) of {args.output}")
+        return
     header = (
         "# Benchmark results\n\n"
         f"Written by `make bench` (benchmarks/run_all.py) on {when}, on {machine()}. Each table compares "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from _shared import ROOT
 
 
@@ -102,3 +103,14 @@ def test_replica_benchmark_implementations_agree():
         check=True,
     )
     assert "agreement: R = 3 replicas stacked == the sequential reference" in result.stdout
+
+
+def test_run_all_only_replaces_just_the_named_section():
+    """`run_all.py --only` rewrites one section of RESULTS.md and keeps the others (and the header) as they were."""
+    import run_all
+
+    text = "# Benchmark results\n\nheader\n\n## A\n\nold a\n\n## B\n\nold b\n\n## Book execution time\n\nrows\n"
+    out = run_all.replace_sections(text, {"B": "## B\n\nnew b\n"})
+    assert out == "# Benchmark results\n\nheader\n\n## A\n\nold a\n\n## B\n\nnew b\n\n## Book execution time\n\nrows\n"
+    with pytest.raises(SystemExit, match="sections titled 'C'"):
+        run_all.replace_sections(text, {"C": "## C\n\nc\n"})
