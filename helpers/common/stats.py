@@ -57,6 +57,8 @@ def interval_table(
 ) -> str:
     """A plain-text table: for each named quantity, the reference, then every row's estimate +- its 95% half-width.
 
+    The header's first cell says "(± 95%)", so a printed table states what its ± means.
+
     Args:
         rows: label -> (estimate, standard error), each of shape (P,) for P named quantities.
         reference: (P,) deterministic reference values.
@@ -67,7 +69,8 @@ def interval_table(
     labels = list(rows)
     width = max(12, *(len(label) + 2 for label in labels))
     name_width = max(14, *(len(name) + 2 for name in names))  # a long quantity name must not shift its row
-    header = f"{'':<{name_width}}{reference_label:>{width}}" + "".join(f"{label:>{width + 10}}" for label in labels)
+    header = f"{'(± 95%)':<{name_width}}{reference_label:>{width}}"
+    header += "".join(f"{label:>{width + 10}}" for label in labels)
     lines = [header]
     for i, name in enumerate(names):
         cells = [f"{float(reference[i]):>{width}.{digits}f}"]

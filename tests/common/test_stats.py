@@ -38,6 +38,7 @@ def test_interval_table_lists_every_quantity_with_its_half_width():
         {"a": (torch.tensor([1.0, 2.0]), torch.tensor([0.1, 0.2]))}, torch.tensor([1.05, 2.1]), ["x", "y"]
     )
     assert "x" in table and "y" in table and "1.0000 ± 0.1960" in table and "2.0000 ± 0.3920" in table
+    assert table.splitlines()[0].startswith("(± 95%)")  # the table says what its ± means
 
 
 def test_interval_table_columns_stay_aligned_with_long_quantity_names():
