@@ -31,16 +31,36 @@ from helpers.deep.discrete import (
 from helpers.deep.evaluation import active_units, kl_per_dimension, latent_activity
 from helpers.deep.history import History
 from helpers.deep.images import tile_images
-from helpers.deep.objectives import elbo, iwelbo, log_evidence, log_weights, standard_normal_kl
+from helpers.deep.networks import stack, unstack
+from helpers.deep.objectives import (
+    ELBO,
+    IWELBO,
+    Objective,
+    elbo,
+    iwelbo,
+    log_evidence,
+    log_weights,
+    standard_normal_kl,
+)
 from helpers.deep.relaxations import categorical_reparametrize, gumbel_max_sample, relaxed_bernoulli
-from helpers.deep.schedules import cyclical_beta, linear_beta
+from helpers.deep.schedules import CyclicalBeta, LinearBeta, LinearDecayLR, StagedLR, cyclical_beta, linear_beta
 from helpers.deep.toy import elbo_gradient_terms, elbo_gradient_variance, gaussian_iwelbo, gaussian_log_weights
-from helpers.deep.training import TEST_BINARIZATION_SEED, TRAIN_BINARIZATION_SEED, train, train_replicas
+from helpers.deep.training import TEST_BINARIZATION_SEED, TRAIN_BINARIZATION_SEED, Adam, train, train_replicas
 from helpers.deep.vae import VAE
 
 register_scales("deep", scales.SCALES)
 
 __all__ = [
+    "ELBO",
+    "IWELBO",
+    "Objective",
+    "Adam",
+    "CyclicalBeta",
+    "LinearBeta",
+    "LinearDecayLR",
+    "StagedLR",
+    "stack",
+    "unstack",
     "TEST_BINARIZATION_SEED",
     "TRAIN_BINARIZATION_SEED",
     "VAE",

@@ -54,7 +54,7 @@ from helpers.common.validation import (
     check_unit_interval_values,
 )
 from helpers.deep.relaxations import relaxed_bernoulli
-from helpers.deep.vae import ACTIVATIONS, mlp
+from helpers.deep.networks import ACTIVATIONS, mlp
 
 Fn = Callable[[Tensor], Tensor]  # f: z (S, ..., n) -> (S, ...)
 ESTIMATORS = ("exact", "reinforce", "leave-one-out", "nvil", "gumbel", "st-gumbel", "arm", "disarm")

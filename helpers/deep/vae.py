@@ -2,8 +2,9 @@
 landing*): a prior p(z) = N(0, I) over D latents, a decoder p_theta(x | z) (Bernoulli from logits, or Gaussian with a
 fixed or learned variance) and an encoder q_phi(z | x) = N(mu_phi(x), diag sigma_phi(x)^2) (Kingma & Welling 2014).
 
-Shapes: x (B, P) with B data points of P pixels, z (..., B, D), e.g. (K, B, D) for K draws per data point. The
-objectives that train it are in :mod:`helpers.deep.objectives`; the fused likelihood kernel in ``_kernels.py``.
+Shapes: x (B, P) with B data points of P pixels, z (..., B, D), e.g. (K, B, D) for K draws per data point. A model
+with R replicas (``deep.stack``, :mod:`helpers.deep.networks`) takes x (R, B, P) and z (R, K, B, D). The objectives
+that train it are in :mod:`helpers.deep.objectives`; the fused likelihood kernel in ``_kernels.py``.
 """
 
 from __future__ import annotations
@@ -26,24 +27,12 @@ from helpers.common.validation import (
     check_positive_number,
     check_real,
 )
-from helpers.deep._kernels import BernoulliLogProb, FastTanh, LinearBernoulliLogProb
+from helpers.deep._kernels import BernoulliLogProb, LinearBernoulliLogProb
+from helpers.deep.networks import ACTIVATIONS, mlp
 
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian-learned")
-#: tanh is computed as 2 sigmoid(2x) - 1 (_kernels.FastTanh: the same function, faster on the CPU)
-ACTIVATIONS = {"tanh": FastTanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU}
 SCALE_ACTIVATIONS = ("exp", "softplus", "sigmoid")
 ENCODERS = ("shared", "separate")
-
-
-def mlp(sizes: Sequence[int], activation: str) -> nn.Sequential:
-    """Affine layers of the given sizes with ``activation`` between them (none after the last); the networks of
-    every VAE of the part."""
-    layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2:
-            layers.append(ACTIVATIONS[activation]())
-    return nn.Sequential(*layers)
 
 
 class VAE(nn.Module):
@@ -94,6 +83,7 @@ class VAE(nn.Module):
         fused_likelihood: bool = True,
     ) -> None:
         super().__init__()
+        self.replicas: int | None = None  # R for a replicated model (deep.stack)
         input_dim = check_count(input_dim, "input_dim")
         latent_dim = check_count(latent_dim, "latent_dim")
         hidden = tuple(check_count(h, "hidden_dims entries") for h in hidden_dims)
@@ -202,11 +192,16 @@ class VAE(nn.Module):
         return mean, log_var
 
     def log_likelihood(self, x: Tensor, z: Tensor) -> Tensor:
-        """The likelihood log p(x | z) summed over pixels: x (B, P), z (..., B, D) -> (..., B), e.g. (K, B, D) -> (K,B).
+        """The likelihood log p(x | z) summed over pixels: x (B, P), z (..., B, D) -> (..., B), e.g. (K, B, D) -> (K,B);
+        with R replicas x (R, B, P), z (R, K, B, D) -> (R, K, B).
 
         The Bernoulli case runs the decoder's last layer and the log-likelihood as one fused, blocked operation
         (the same values as ``bernoulli_log_prob(x, self.decode(z))``, faster); x then gets no gradient.
         """
+        if self.replicas is not None:
+            x = x.unsqueeze(1)  # (R, 1, B, P): broadcasts over the K draws
+            if self.likelihood == "bernoulli" and self.fused_likelihood:
+                return BernoulliLogProb.apply(self.decode(z), x)
         if self.likelihood == "bernoulli":
             if not self.fused_likelihood:
                 return bernoulli_log_prob(x, self.decode(z))
