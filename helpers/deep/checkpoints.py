@@ -118,11 +118,11 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     raw = path.read_bytes()
     header, _, payload = raw.partition(b"\n")
     parts = header.split(b" ")
-    if not header.startswith(_MAGIC) or len(parts) != 6 or parts[4] != b"sha256":
+    if not header.startswith(_MAGIC) or len(parts) != 5 or parts[3] != b"sha256":
         raise _corrupt(path, "no checkpoint header: written by another program or an older helpers")
-    if parts[3] != str(CHECKPOINT_FORMAT).encode():
-        raise _corrupt(path, f"format {parts[3].decode(errors='replace')}, this helpers reads {CHECKPOINT_FORMAT}")
-    if hashlib.sha256(payload).hexdigest().encode() != parts[5]:
+    if parts[2] != str(CHECKPOINT_FORMAT).encode():
+        raise _corrupt(path, f"format {parts[2].decode(errors='replace')}, this helpers reads {CHECKPOINT_FORMAT}")
+    if hashlib.sha256(payload).hexdigest().encode() != parts[4]:
         raise _corrupt(path, "its checksum does not match its contents: the file was changed or damaged")
     try:
         state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)

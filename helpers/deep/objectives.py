@@ -45,7 +45,10 @@ from helpers.deep.vae import VAE
 
 
 def standard_normal_kl(mu: Tensor, sigma: Tensor) -> Tensor:
-    """KL(N(mu, diag sigma^2) || N(0, I)) per dimension, 0.5 (mu^2 + sigma^2 - 1) - log sigma: (B, D) -> (B, D)."""
+    """KL(N(mu, diag sigma^2) || N(0, I)) per dimension, 0.5 (mu^2 + sigma^2 - 1) - log sigma: (B, D) -> (B, D).
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    """
     return 0.5 * (mu.square() + sigma.square() - 1.0) - torch.log(sigma)
 
 
@@ -206,6 +209,11 @@ def elbo(
     autoencoder*, *Sticking the landing*.
     """
     gradient = "path" if check_flag(path_derivative, "path_derivative") else "total"
+    if gradient == "path" and kl == "analytic":
+        raise ValueError(
+            "path_derivative=True drops the score term of log q(z | x), which the closed-form KL does not have: "
+            "pass kl='monte-carlo' with it."
+        )
     return ELBO(num_samples, kl, beta, gradient)(model, x, generator=generator)
 
 

@@ -214,11 +214,20 @@ def _prepare(model, x_train, x_test, *, objective, test_objective, batch_size, t
     for name in ("check_input", "config"):
         if not hasattr(model, name):
             raise TypeError(f"model must be a deep model with {name} (deep.VAE, deep.BernoulliVAE, deep.NoiseMLP).")
-    check_instance(objective, "objective", Objective, how="e.g. deep.ELBO() or deep.IWELBO(5)")
+    if not isinstance(objective, Objective):
+        raise TypeError(
+            f"objective must be an objective value such as deep.ELBO(), deep.IWELBO(5) or deep.DiscreteELBO('disarm') "
+            f"(got {type(objective).__name__} {getattr(objective, '__name__', '')}); its fields say what the run "
+            "optimizes (the functions deep.elbo, deep.iwelbo evaluate an objective once; train takes the value)."
+        )
     objective.check_model(model)
     test_objective = objective if test_objective is None else test_objective
     check_instance(test_objective, "test_objective", Objective, how="e.g. deep.ELBO()")
-    check_instance(optimizer, "optimizer", Adam, how="e.g. deep.Adam(lr=1e-3)")
+    if not isinstance(optimizer, Adam):
+        raise TypeError(
+            f"optimizer must be an optimizer value such as deep.Adam(lr=1e-3, eps=1e-4) (got {type(optimizer).__name__}"
+            "); its fields are recorded so that a resume can be checked."
+        )
     if beta_schedule is not None:
         if not callable(beta_schedule):
             raise TypeError("beta_schedule must be a schedule value t -> beta, e.g. deep.LinearBeta(5), or None.")
@@ -481,6 +490,8 @@ def train_replicas(
     layer for all R), then the trained weights are copied back into the models. ``stack=False``: R calls of
     :func:`train`, one per model (the reference the stacked run equals; tests/deep/test_engine.py). The other
     arguments are those of :func:`train`."""
+    if "generator" in kwargs:
+        raise TypeError("train_replicas takes generators=[...], one per model, not generator=.")
     models, generators = list(models), list(generators)
     if not models or len(models) != len(generators):
         raise ValueError(

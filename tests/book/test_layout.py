@@ -107,7 +107,7 @@ TESTED_WITH = {
     "check": {"_feedback": "feedback", "elbo": "vi", "cavi": "vi", "bbvi": "vi", "natural_gradients": "vi",
               "gradient_estimators": "estimators", "vae": "deep", "iwae": "deep", "stl": "deep", "discrete": "deep",
               "diffusion": "deep"},
-    "deep": {"evaluation": "vae", "objectives": "vae", "_kernels": "vae", "checkpoints": "training",
+    "deep": {"evaluation": "vae", "objectives": "vae", "_kernels": "vae", "checkpoints": "training", "networks": "training",
              "history": "training", "schedules": "training", "scales": "training"},
 }  # fmt: skip
 
@@ -120,3 +120,79 @@ def test_tests_mirror_the_package(layer):
     for module in sorted(modules):
         name = TESTED_WITH[layer].get(module, module)
         assert (ROOT / "tests" / layer / f"test_{name}.py").is_file(), f"helpers/{layer}/{module}.py has no tests"
+
+
+# ------------------------------------------------------------------------------- inside a part: no cycle, no privates
+def module_imports(root: Path, package: str) -> dict[str, list[tuple[int, str, list[str]]]]:
+    """For every module of ``helpers.<package>`` (subpackages included): (line, imported module, imported names)
+    for each import of another module of the same package, at any depth of the file."""
+    out: dict[str, list[tuple[int, str, list[str]]]] = {}
+    prefix = f"helpers.{package}"
+    for path in sorted((root / package).rglob("*.py")):
+        rel = path.relative_to(root).with_suffix("")
+        name = "helpers." + ".".join(rel.parts)
+        name = name.removesuffix(".__init__")
+        found = []
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                found += [(node.lineno, a.name, []) for a in node.names if a.name.startswith(prefix + ".")]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(prefix):
+                if node.module == prefix:  # from helpers.deep import training: modules
+                    found += [(node.lineno, f"{prefix}.{a.name}", []) for a in node.names]
+                else:
+                    found.append((node.lineno, node.module, [a.name for a in node.names]))
+        out[name] = found
+    return out
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import cycles of a graph (module -> imported modules), each as a path that returns to its start."""
+    found, state, stack = [], {}, []
+
+    def visit(node: str) -> None:
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                found.append(stack[stack.index(nxt) :] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return found
+
+
+def deep_violations(root: Path = HELPERS) -> list[str]:
+    imports = module_imports(root, "deep")
+    out = []
+    graph: dict[str, set[str]] = {}
+    for module, found in imports.items():
+        for line, target, names in found:
+            if module.endswith("__init__") or module == "helpers.deep":
+                continue  # the namespace assembles the modules
+            if target != module and not (target == "helpers.deep" or module.startswith(target + ".")):
+                graph.setdefault(module, set()).add(target)
+            private = [n for n in names if n.startswith("_")]
+            if private:
+                out.append(f"{module}:{line} imports private names {private} of {target}")
+    out += ["import cycle: " + " -> ".join(c) for c in cycles(graph)]
+    return out
+
+
+def test_the_deep_part_has_no_import_cycle_and_no_private_cross_imports():
+    assert deep_violations() == []
+
+
+def test_a_planted_cycle_and_a_private_import_are_caught(tmp_path):
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    (deep / "__init__.py").write_text("")
+    (deep / "a.py").write_text("from helpers.deep.b import _helper\n")
+    (deep / "b.py").write_text("def f():\n    from helpers.deep import a\n")
+    found = deep_violations(tmp_path)
+    assert any("private names ['_helper']" in v for v in found)
+    assert any(v.startswith("import cycle: helpers.deep.a -> helpers.deep.b -> helpers.deep.a") for v in found)

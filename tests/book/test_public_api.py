@@ -496,21 +496,21 @@ BAD = [
     (
         "train",
         "x_train a list",
-        lambda: deep.train(VAE, XV.tolist(), objective=deep.elbo, epochs=1, progress=False),
+        lambda: deep.train(VAE, XV.tolist(), objective=deep.ELBO(), epochs=1, progress=False),
         TypeError,
         "x_train",
     ),
     (
         "train",
         "x_test empty",
-        lambda: deep.train(VAE, XV, x_test=XV[:0], objective=deep.elbo, epochs=1, progress=False),
+        lambda: deep.train(VAE, XV, x_test=XV[:0], objective=deep.ELBO(), epochs=1, progress=False),
         ValueError,
         "x_test",
     ),  # fmt: skip
     (
         "train_replicas",
         "generators shorter than models",
-        lambda: deep.train_replicas([VAE, VAE], XV, generators=[torch.Generator()], objective=deep.elbo, epochs=1),
+        lambda: deep.train_replicas([VAE, VAE], XV, generators=[torch.Generator()], objective=deep.ELBO(), epochs=1),
         ValueError,
         "generators",
     ),
@@ -518,7 +518,7 @@ BAD = [
         "train_replicas",
         "stack a str",
         lambda: deep.train_replicas(
-            [VAE], XV, generators=[torch.Generator()], objective=deep.elbo, epochs=1, stack="yes"
+            [VAE], XV, generators=[torch.Generator()], objective=deep.ELBO(), epochs=1, stack="yes"
         ),
         TypeError,
         "stack",
@@ -534,31 +534,31 @@ BAD = [
             stack=True,
             objective=lambda m, x, generator: deep.elbo(m, x, generator=generator),
         ),
-        ValueError,
+        TypeError,
         "objective",
     ),  # fmt: skip
     (
         "train_replicas",
         "generator= given",
         lambda: deep.train_replicas(
-            [VAE], XV, generators=[torch.Generator()], generator=torch.Generator(), objective=deep.elbo, epochs=1
+            [VAE], XV, generators=[torch.Generator()], generator=torch.Generator(), objective=deep.ELBO(), epochs=1
         ),
         TypeError,
         "generators",
     ),  # fmt: skip
-    ("train", "epochs 0", lambda: deep.train(VAE, XV, objective=deep.elbo, epochs=0), ValueError, "epochs"),
+    ("train", "epochs 0", lambda: deep.train(VAE, XV, objective=deep.ELBO(), epochs=0), ValueError, "epochs"),
     ("train", "objective a str", lambda: deep.train(VAE, XV, objective="elbo", epochs=1), TypeError, "objective"),
     (
         "train",
         "device 'gpu'",
-        lambda: deep.train(VAE, XV, objective=deep.elbo, epochs=1, device="gpu"),
+        lambda: deep.train(VAE, XV, objective=deep.ELBO(), epochs=1, device="gpu"),
         ValueError,
         "device",
     ),
     (
         "train",
         "generator int",
-        lambda: deep.train(VAE, XV, objective=deep.elbo, epochs=1, generator=1),
+        lambda: deep.train(VAE, XV, objective=deep.ELBO(), epochs=1, generator=1),
         TypeError,
         "generator",
     ),
@@ -566,7 +566,7 @@ BAD = [
         "train",
         "checkpoint in a missing directory",
         lambda: deep.train(
-            VAE, XV, objective=deep.elbo, epochs=1, checkpoint="/nonexistent/dir/run.pt", progress=False
+            VAE, XV, objective=deep.ELBO(), epochs=1, checkpoint="/nonexistent/dir/run.pt", progress=False
         ),
         ValueError,
         "checkpoint",
@@ -1006,11 +1006,34 @@ GOOD = [
     ),
 ]
 GOOD += NATGRAD_GOOD + DIFFUSION_GOOD
+#: the deep engine's values and the replica stacking
+ENGINE_BAD = [
+    ("ELBO", "num_samples 0", lambda: deep.ELBO(0), ValueError, "num_samples"),
+    ("ELBO", "kl unknown", lambda: deep.ELBO(kl="mc"), ValueError, r"\bkl\b"),
+    ("ELBO", "beta < 0", lambda: deep.ELBO(beta=-1.0), ValueError, "beta"),
+    ("ELBO", "path gradient with analytic KL", lambda: deep.ELBO(gradient="path"), ValueError, "gradient"),
+    ("ELBO", "called on a non-VAE", lambda: deep.ELBO()(torch.nn.Linear(2, 2), XV), TypeError, "model"),
+    ("IWELBO", "num_samples missing", lambda: deep.IWELBO(), TypeError, "num_samples"),
+    ("IWELBO", "gradient unknown", lambda: deep.IWELBO(3, "reinforce"), ValueError, "gradient"),
+    ("IWELBO", "x with NaN", lambda: deep.IWELBO(3)(VAE, XV * float("nan")), ValueError, r"\bx\b"),
+    ("Adam", "lr 0", lambda: deep.Adam(0.0), ValueError, r"\blr\b"),
+    ("Adam", "betas out of range", lambda: deep.Adam(betas=(0.9, 1.5)), ValueError, "betas"),
+    ("Adam", "lr_schedule a number", lambda: deep.Adam(lr_schedule=0.5), TypeError, "lr_schedule"),
+    ("LinearBeta", "warm-up 0", lambda: deep.LinearBeta(0.0), ValueError, "warmup_epochs"),
+    ("CyclicalBeta", "ratio 0", lambda: deep.CyclicalBeta(4.0, ratio=0.0), ValueError, "ratio"),
+    ("StagedLR", "factor -1", lambda: deep.StagedLR(factor=-1.0), ValueError, "factor"),
+    ("LinearDecayLR", "total_epochs 0", lambda: deep.LinearDecayLR(0.0), ValueError, "total_epochs"),
+    ("stack", "empty list", lambda: deep.stack([]), ValueError, "at least one model"),
+    ("stack", "mixed configurations", lambda: deep.stack([deep.VAE(4, (), 1), deep.VAE(4, (), 2)]), ValueError,
+     "configuration"),
+    ("unstack", "a single model", lambda: deep.unstack(deep.VAE(4, (), 1)), ValueError, "single"),
+]  # fmt: skip
+BAD += ENGINE_BAD
 
 #: results and records the package builds and returns; a user reads them, never builds them from raw input
 RECORDS = {"BBVIFit", "BBVITrace", "CAVIFit", "NormalGammaData", "RepeatedEstimates", "History", "Setup", "Scale",
            "LatentModel", "DatasetNotAvailableError", "SupportWarning", "Normal", "LogNormal",
-           "GammaFit", "GammaStats", "QFit", "VITrace"}  # fmt: skip
+           "GammaFit", "GammaStats", "QFit", "VITrace", "Objective"}  # fmt: skip
 #: building blocks on hot paths, documented as unvalidated (they take tensors the package has already checked);
 #: the lead may move them out of the public lists
 BUILDING_BLOCKS = {
