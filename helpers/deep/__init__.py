@@ -43,6 +43,7 @@ from helpers.deep.objectives import (
     standard_normal_kl,
 )
 from helpers.deep.relaxations import categorical_reparametrize, gumbel_max_sample, relaxed_bernoulli
+from helpers.deep.runs import ModelSpec, Result, Run, run_key, train_runs
 from helpers.deep.schedules import CyclicalBeta, LinearBeta, LinearDecayLR, StagedLR, cyclical_beta, linear_beta
 from helpers.deep.toy import elbo_gradient_terms, elbo_gradient_variance, gaussian_iwelbo, gaussian_log_weights
 from helpers.deep.training import TEST_BINARIZATION_SEED, TRAIN_BINARIZATION_SEED, Adam, train, train_replicas
@@ -61,6 +62,11 @@ __all__ = [
     "StagedLR",
     "stack",
     "unstack",
+    "ModelSpec",
+    "Result",
+    "Run",
+    "run_key",
+    "train_runs",
     "TEST_BINARIZATION_SEED",
     "TRAIN_BINARIZATION_SEED",
     "VAE",

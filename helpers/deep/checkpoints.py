@@ -40,6 +40,13 @@ def data_hash(x: Tensor | None) -> str | None:
     return digest.hexdigest()
 
 
+def _plain(value: object) -> bool:
+    """None, a bool, a number, a string, or a tuple of those (nested)."""
+    if isinstance(value, tuple):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
 def describe(value: object, prefix: str) -> dict[str, object]:
     """A value as a flat dict of comparable entries: ``{prefix: class name, prefix.field: value, ...}`` for a
     dataclass value (recursively), ``{prefix: value}`` for None, numbers, strings and tuples of them."""
@@ -50,7 +57,7 @@ def describe(value: object, prefix: str) -> dict[str, object]:
         return out
     if value is None or isinstance(value, (bool, int, float, str)):
         return {prefix: value}
-    if isinstance(value, tuple) and all(v is None or isinstance(v, (bool, int, float, str)) for v in value):
+    if isinstance(value, tuple) and all(_plain(v) for v in value):
         return {prefix: value}
     raise TypeError(
         f"{prefix} must be a value whose fields say what it computes (a frozen dataclass such as deep.ELBO(), "

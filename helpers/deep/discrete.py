@@ -53,8 +53,8 @@ from helpers.common.validation import (
     check_result_shape,
     check_unit_interval_values,
 )
-from helpers.deep.relaxations import relaxed_bernoulli
 from helpers.deep.networks import ACTIVATIONS, mlp
+from helpers.deep.relaxations import relaxed_bernoulli
 
 Fn = Callable[[Tensor], Tensor]  # f: z (S, ..., n) -> (S, ...)
 ESTIMATORS = ("exact", "reinforce", "leave-one-out", "nvil", "gumbel", "st-gumbel", "arm", "disarm")

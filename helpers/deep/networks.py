@@ -123,7 +123,7 @@ def copy_into(models: Sequence[nn.Module], stacked: nn.Module) -> None:
     """Write replica r of ``stacked`` into ``models[r]`` in place (the inverse of :func:`stack`)."""
     with torch.no_grad():
         for model, single in zip(models, unstack(stacked)):
-            for (name, target), source in zip(model.state_dict().items(), single.state_dict().values()):
+            for target, source in zip(model.state_dict().values(), single.state_dict().values()):
                 target.copy_(source)
 
 

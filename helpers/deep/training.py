@@ -193,8 +193,10 @@ def _generators(generator: object, replicas: int | None, device: torch.device) -
         seeds = torch.randint(2**62, (replicas or 1,)).tolist()
         return [torch.Generator(device=device).manual_seed(s) for s in seeds]
     gens = [generator] if isinstance(generator, torch.Generator) else generator
-    if not isinstance(gens, (list, tuple)) or len(gens) != (replicas or 1) or not all(
-        isinstance(g, torch.Generator) for g in gens
+    if (
+        not isinstance(gens, (list, tuple))
+        or len(gens) != (replicas or 1)
+        or not all(isinstance(g, torch.Generator) for g in gens)
     ):
         raise TypeError(f"generator must be {expected}, one per replica (got {type(generator).__name__}).")
     if len({id(g) for g in gens}) != len(gens):

@@ -107,8 +107,8 @@ TESTED_WITH = {
     "check": {"_feedback": "feedback", "elbo": "vi", "cavi": "vi", "bbvi": "vi", "natural_gradients": "vi",
               "gradient_estimators": "estimators", "vae": "deep", "iwae": "deep", "stl": "deep", "discrete": "deep",
               "diffusion": "deep"},
-    "deep": {"evaluation": "vae", "objectives": "vae", "_kernels": "vae", "checkpoints": "training", "networks": "training",
-             "history": "training", "schedules": "training", "scales": "training"},
+    "deep": {"evaluation": "vae", "objectives": "vae", "_kernels": "vae", "checkpoints": "training",
+             "networks": "training", "history": "training", "schedules": "training", "scales": "training"},
 }  # fmt: skip
 
 

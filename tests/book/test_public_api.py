@@ -1027,13 +1027,18 @@ ENGINE_BAD = [
     ("stack", "mixed configurations", lambda: deep.stack([deep.VAE(4, (), 1), deep.VAE(4, (), 2)]), ValueError,
      "configuration"),
     ("unstack", "a single model", lambda: deep.unstack(deep.VAE(4, (), 1)), ValueError, "single"),
+    ("ModelSpec", "unknown kind", lambda: deep.ModelSpec.of("GAN", 4), ValueError, "kind"),
+    ("Run", "seeds a list", lambda: deep.Run(deep.ModelSpec.of("VAE", 4), deep.ELBO(), 1, [0]), ValueError, "seeds"),
+    ("Run", "epochs 0", lambda: deep.Run(deep.ModelSpec.of("VAE", 4), deep.ELBO(), 0, (0,)), ValueError, "epochs"),
+    ("run_key", "not a run", lambda: deep.run_key("vae", XV, None), TypeError, "run"),
+    ("train_runs", "a value that is not a Run", lambda: deep.train_runs({"a": 3}, XV), TypeError, "runs"),
 ]  # fmt: skip
 BAD += ENGINE_BAD
 
 #: results and records the package builds and returns; a user reads them, never builds them from raw input
 RECORDS = {"BBVIFit", "BBVITrace", "CAVIFit", "NormalGammaData", "RepeatedEstimates", "History", "Setup", "Scale",
            "LatentModel", "DatasetNotAvailableError", "SupportWarning", "Normal", "LogNormal",
-           "GammaFit", "GammaStats", "QFit", "VITrace", "Objective"}  # fmt: skip
+           "GammaFit", "GammaStats", "QFit", "VITrace", "Objective", "Result"}  # fmt: skip
 #: building blocks on hot paths, documented as unvalidated (they take tensors the package has already checked);
 #: the lead may move them out of the public lists
 BUILDING_BLOCKS = {
