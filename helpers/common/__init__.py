@@ -1,9 +1,9 @@
 """What every part of the course builds on; depends on nothing else in ``helpers``.
 
 config (setup, device, the scale presets), validation (the only home of argument checks), stats (uncertainty of
-Monte Carlo numbers), densities (log 2 pi and the Normal, Gamma, Bernoulli log-densities), sampling (Gamma draws
-from a generator), families (mean-field reparameterized families), quadrature (deterministic references) and
-plotting (the course style).
+Monte Carlo numbers, and ``verdict``, the one rule for comparing methods over seeds), densities (log 2 pi and the
+Normal, Gamma, Bernoulli log-densities), sampling (Gamma draws from a generator), families (mean-field
+reparameterized families), quadrature (deterministic references) and plotting (the course style).
 """
 
 from helpers.common.config import SCALE_NAMES, Scale, Setup, get_device, get_scale, register_scales, setup
@@ -22,6 +22,7 @@ from helpers.common.quadrature import checked_quad, normal_positive_log_moment, 
 from helpers.common.sampling import sample_gamma
 from helpers.common.stats import (
     Z_95,
+    Verdict,
     exact_variance_se,
     interval_table,
     mean_and_se,
@@ -32,6 +33,7 @@ from helpers.common.stats import (
     total_variance_from_pairs,
     total_variance_terms,
     variance_and_se,
+    verdict,
     z_scores,
 )
 
@@ -45,6 +47,7 @@ __all__ = [
     "Normal",
     "Scale",
     "Setup",
+    "Verdict",
     "bernoulli_log_prob",
     "checked_quad",
     "exact_variance_se",
@@ -70,5 +73,6 @@ __all__ = [
     "total_variance_from_pairs",
     "total_variance_terms",
     "variance_and_se",
+    "verdict",
     "z_scores",
 ]

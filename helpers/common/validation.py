@@ -377,3 +377,39 @@ def check_variance_and_fourth_moment(variance: object, central4: object) -> tupl
             "CENTRAL moment E[(X - E X)^4], not the kurtosis or the excess kurtosis."
         )
     return var_t, mu4_t
+
+
+def check_open_unit_number(value: object, name: str, *, example: str = "0.95") -> float:
+    """Return ``value`` as a float, raising ``ValueError`` naming ``name`` unless it is a number strictly between 0
+    and 1 (a confidence level or a probability; 95 for 95% is refused, not divided by 100)."""
+    number = check_real(value, name, hint=f"e.g. {name}={example}")
+    if not 0 < number < 1:
+        raise ValueError(f"{name} must lie strictly between 0 and 1 (got {value!r}); e.g. {name}={example} for 95%.")
+    return number
+
+
+def check_replicates(value: object, name: str, *, minimum: int = 2, what: str = "one value per replicate") -> Tensor:
+    """Return ``value`` as a 1-D float64 CPU tensor of at least ``minimum`` finite entries (a sequence, a numpy
+    array or a tensor; a tensor's graph and device are dropped). A wrong type raises ``TypeError``; a shape other
+    than (R,), fewer than ``minimum`` entries, NaN or inf raise ``ValueError`` naming ``name``."""
+    if isinstance(value, Tensor):
+        value = value.detach().cpu()
+    elif isinstance(value, (list, tuple)) and any(isinstance(v, Tensor) for v in value):
+        if not all(isinstance(v, Tensor) and v.numel() == 1 for v in value):
+            raise ValueError(f"{name} must be 1-D, {what} (got a sequence of tensors that are not all scalars).")
+        value = [float(v.detach().cpu()) for v in value]
+    tensor = as_real_tensor(value, name, dtype=torch.float64)
+    if tensor.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-D, {what} (got shape {tuple(tensor.shape)}); pass one replicate's value per entry, "
+            "e.g. flatten or index the tensor first."
+        )
+    if tensor.numel() < minimum:
+        raise ValueError(f"{name} needs at least {minimum} entries, {what} (got {tensor.numel()}).")
+    if not torch.isfinite(tensor).all():
+        bad = (~torch.isfinite(tensor)).nonzero().flatten().tolist()
+        raise ValueError(
+            f"{name} must be finite (entries {bad} of {tensor.numel()} are NaN or inf); a diverged replicate must be "
+            "reported, not averaged."
+        )
+    return tensor

@@ -114,6 +114,12 @@ BAD = [
     ("sample_gamma", "generator str", lambda: common.sample_gamma(1.0, 1.0, 3, "g"), TypeError, "generator"),
     ("mean_and_se", "one value", lambda: common.mean_and_se(torch.ones(1)), ValueError, "values"),
     ("variance_and_se", "three values", lambda: common.variance_and_se(torch.ones(3)), ValueError, "values"),
+    ("verdict", "one difference", lambda: common.verdict([0.5]), ValueError, "differences"),
+    ("verdict", "differences 2-D", lambda: common.verdict(torch.ones(2, 3)), ValueError, "differences"),
+    ("verdict", "differences NaN", lambda: common.verdict([1.0, NAN]), ValueError, "differences"),
+    ("verdict", "differences str", lambda: common.verdict("12"), TypeError, "differences"),
+    ("verdict", "level 95", lambda: common.verdict([1.0, 2.0], level=95), ValueError, "level"),
+    ("verdict", "higher int", lambda: common.verdict([1.0, 2.0], higher=1), TypeError, "higher"),
     ("exact_variance_se", "variance < 0", lambda: common.exact_variance_se(-1.0, 1.0, 10), ValueError, "variance"),
     ("exact_variance_se", "central4 < var^2", lambda: common.exact_variance_se(1.0, 0.5, 10), ValueError, "central4"),
     ("exact_variance_se", "num_values 1", lambda: common.exact_variance_se(1.0, 3.0, 1), ValueError, "num_values"),
@@ -957,6 +963,12 @@ DIFFUSION_GOOD = [
 #: unusual but meaningful input: the call must return a correct answer (the check compares with the usual input)
 GOOD = [
     (
+        "verdict",
+        "a numpy float32 array",
+        lambda: common.verdict(np.array([0.5, 1.5, 1.0], dtype=np.float32)).t,
+        lambda: common.verdict(torch.tensor([0.5, 1.5, 1.0], dtype=torch.float64)).t,
+    ),
+    (
         "mean_and_se",
         "a list",
         lambda: common.mean_and_se([1.0, 2.0, 3.0])[1],
@@ -1038,7 +1050,7 @@ BAD += ENGINE_BAD
 #: results and records the package builds and returns; a user reads them, never builds them from raw input
 RECORDS = {"BBVIFit", "BBVITrace", "CAVIFit", "NormalGammaData", "RepeatedEstimates", "History", "Setup", "Scale",
            "LatentModel", "DatasetNotAvailableError", "SupportWarning", "Normal", "LogNormal",
-           "GammaFit", "GammaStats", "QFit", "VITrace", "Objective", "Result"}  # fmt: skip
+           "GammaFit", "GammaStats", "QFit", "VITrace", "Verdict", "Objective", "Result"}  # fmt: skip
 #: building blocks on hot paths, documented as unvalidated (they take tensors the package has already checked);
 #: the lead may move them out of the public lists
 BUILDING_BLOCKS = {

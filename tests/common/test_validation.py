@@ -107,3 +107,18 @@ def test_as_real_tensor_refuses_wrong_types(bad):
 def test_as_real_tensor_accepts_numbers_lists_arrays_and_tensors():
     for good in (2, 2.0, [2.0], np.array([2.0]), torch.tensor([2]), torch.tensor([2.0], dtype=torch.float64)):
         assert float(v.as_real_tensor(good, "theta", dtype=torch.float64).sum()) == 2.0
+
+
+def test_check_open_unit_number_and_check_replicates():
+    assert v.check_open_unit_number(0.95, "level") == 0.95
+    for bad in (0, 1, 95, -0.1, math.nan, math.inf):
+        with pytest.raises(ValueError, match="level"):
+            v.check_open_unit_number(bad, "level")
+    out = v.check_replicates(torch.tensor([1.0, 2.0], requires_grad=True), "gaps")
+    assert out.dtype == torch.float64 and not out.requires_grad and out.tolist() == [1.0, 2.0]
+    assert v.check_replicates(np.array([1, 2, 3]), "gaps", minimum=3).tolist() == [1.0, 2.0, 3.0]
+    for bad, message in (([1.0], "at least 2"), (torch.zeros(2, 2), "1-D"), ([1.0, math.nan], "finite")):
+        with pytest.raises(ValueError, match=f"gaps.*{message}|gaps needs {message}"):
+            v.check_replicates(bad, "gaps")
+    with pytest.raises(TypeError, match="gaps"):
+        v.check_replicates("12", "gaps")
