@@ -3,7 +3,9 @@ against one model trained by ``deep.train``, side by side in one process.
 
 The network is the VAE chapter's exercise network, ``deep.VAE(784, (20, 20), 5, encoder="separate")``,
 Bernoulli likelihood, ``deep.elbo``, batch 50, dynamic binarization: overhead-bound, which is what stacking R
-replicas' weights into batched matrix products (helpers/deep/replicas.py) amortizes.
+replicas' weights into batched matrix products (``deep.stack``, helpers/deep/networks.py) amortizes. A second table
+does the same for the IWAE chapter's network (784-200-200-50, tanh, IWELBO with K = 50, batch 20): R = 3 seeds
+stacked against three sequential ``deep.train`` runs (``--iwae-images``; 0 skips it).
 
 Usage: ``python benchmarks/bench_replicas.py [--images N] [--blocks B] [--replicas 1 4 8] [--threads T]``;
 ``--check-only`` runs only the agreement check (tests/book/test_benchmarks.py).
@@ -32,7 +34,7 @@ import helpers  # noqa: E402, F401 - imported first: the course package from thi
 from helpers import deep  # noqa: E402
 
 BATCH, LR = 50, 1e-3
-SETTINGS = {"objective": deep.elbo, "batch_size": BATCH, "lr": LR, "binarization": "dynamic", "progress": False}
+SETTINGS = {"objective": deep.ELBO(), "batch_size": BATCH, "lr": LR, "binarization": "dynamic", "progress": False}
 
 
 def exercise_models(num: int, seed: int = 0) -> list[deep.VAE]:
@@ -70,6 +72,7 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=8, help="paired timed blocks")
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: the other core is shared)")
+    parser.add_argument("--iwae-images", type=int, default=400, help="images per epoch of the IWAE table (0: skip)")
     parser.add_argument("--check-only", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -112,6 +115,49 @@ def main() -> None:
         q1, q2, q3 = quartiles([num * args.images / v for v in values])
         s1, s2, s3 = quartiles([num * b / v for b, v in zip(base, values)])
         print(f"{name:<26}{q2:>16.0f}{f'{q1:.0f}-{q3:.0f}':>18}{s2:>9.2f}x{f'{s1:.2f}x-{s3:.2f}x':>16}")
+    if args.iwae_images:
+        iwae_table(x[: args.iwae_images], args.blocks)
+
+
+def iwae_models(num: int) -> list[deep.VAE]:
+    models = []
+    for r in range(num):
+        torch.manual_seed(r)
+        models.append(deep.VAE(784, (200, 200), 50, likelihood="bernoulli", activation="tanh"))
+    return models
+
+
+def iwae_table(x: torch.Tensor, blocks: int) -> None:
+    """The IWAE network at K = 50, batch 20: R = 3 seeds stacked against 3 sequential deep.train runs."""
+    settings = {"objective": deep.IWELBO(50), "batch_size": 20, "lr": 1e-3, "binarization": "dynamic",
+                "progress": False, "epochs": 1}  # fmt: skip
+
+    def sequential(seed: int) -> None:
+        for model, g in zip(iwae_models(3), generators(3, seed)):
+            deep.train(model, x, generator=g, **settings)
+
+    def stacked(seed: int) -> None:
+        deep.train_replicas(iwae_models(3), x, generators=generators(3, seed), stack=True, **settings)
+
+    functions = {"3 x deep.train": sequential, "R = 3 stacked": stacked}
+    for function in functions.values():
+        function(0)
+    seconds: dict[str, list[float]] = {name: [] for name in functions}
+    for block in range(blocks):
+        for name in list(functions)[block % 2 :] + list(functions)[: block % 2]:
+            start = time.perf_counter()
+            functions[name](block + 1)
+            seconds[name].append(time.perf_counter() - start)
+    print(
+        f"\nIWAE network 784-200-200-50 (tanh), IWELBO K = 50, batch 20, one epoch of {len(x)} images per model, "
+        f"3 seeds; {blocks} blocks, order alternated"
+    )
+    print(f"{'implementation':<26}{'model-images/s':>16}{'quartiles':>18}{'vs sequential':>15}{'quartiles':>16}")
+    base = seconds["3 x deep.train"]
+    for name, values in seconds.items():
+        q1, q2, q3 = quartiles([3 * len(x) / v for v in values])
+        s1, s2, s3 = quartiles([b / v for b, v in zip(base, values)])
+        print(f"{name:<26}{q2:>16.0f}{f'{q1:.0f}-{q3:.0f}':>18}{s2:>14.2f}x{f'{s1:.2f}x-{s3:.2f}x':>16}")
 
 
 if __name__ == "__main__":

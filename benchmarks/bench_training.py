@@ -67,7 +67,7 @@ def bare_epoch(model: deep.VAE, x: torch.Tensor, generator: torch.Generator) -> 
 
 def train_epoch(model: deep.VAE, x: torch.Tensor, generator: torch.Generator) -> float:
     history = deep.train(
-        model, x, objective=deep.elbo, epochs=1, batch_size=BATCH, lr=LR, generator=generator, progress=False
+        model, x, objective=deep.ELBO(), epochs=1, batch_size=BATCH, lr=LR, generator=generator, progress=False
     )
     return history.train[-1]
 

@@ -28,7 +28,7 @@ from helpers.deep.discrete import (
     expectation_surrogate,
     sample_bernoulli,
 )
-from helpers.deep.evaluation import active_units, kl_per_dimension, latent_activity
+from helpers.deep.evaluation import active_units, kl_per_dimension, latent_activity, log_evidence_se, test_metrics
 from helpers.deep.history import History
 from helpers.deep.images import tile_images
 from helpers.deep.networks import stack, unstack
@@ -67,6 +67,8 @@ __all__ = [
     "Run",
     "run_key",
     "train_runs",
+    "test_metrics",
+    "log_evidence_se",
     "TEST_BINARIZATION_SEED",
     "TRAIN_BINARIZATION_SEED",
     "VAE",

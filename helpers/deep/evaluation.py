@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from helpers.common.validation import check_count, check_nonnegative_number
-from helpers.deep.objectives import standard_normal_kl
+from helpers.deep.objectives import ELBO, log_evidence, log_weights, standard_normal_kl
 from helpers.deep.vae import VAE
 
 
@@ -47,3 +47,56 @@ def kl_per_dimension(model: VAE, x: Tensor, *, batch_size: int = 1000) -> Tensor
     """
     mu, sigma = _encoder_means_and_scales(model, x, batch_size)
     return standard_normal_kl(mu, sigma).mean(0)
+
+
+@torch.no_grad()
+def test_metrics(
+    model: VAE,
+    x: Tensor,
+    x_ll: Tensor,
+    *,
+    loglik_samples: int,
+    elbo_samples: int = 10,
+    generator: torch.Generator | None = None,
+) -> dict[str, Tensor]:
+    """Per-image test metrics of a trained VAE (chapter *The variational autoencoder*), drawn from ``generator``
+    in this order: the ELBO of x (B, P) with ``elbo_samples`` draws and closed-form KL, the same on x_ll (B', P),
+    the k-sample log p(x) estimate of x_ll (:func:`helpers.deep.log_evidence`, k = ``loglik_samples``).
+
+    Returns ``elbo_values`` (B,), ``elbo_ll_values`` (B',), ``loglik_values`` (B',), ``kl_values`` (B,) (the KL term
+    per image) and ``aggregate_terms`` (B, D): v_id = (mu_d(x_i) - mean_i mu_d)^2 + s_d(x_i)^2, whose mean over
+    images is the variance of the aggregate posterior q(z) = (1/N) sum_i q(z | x_i) per dimension (1 when it matches
+    the prior's second moments).
+    """
+    x, x_ll = model.check_input(x), model.check_input(x_ll, "x_ll")
+    loglik_samples = check_count(loglik_samples, "loglik_samples")
+    model.eval()
+    values = ELBO(elbo_samples)(model, x, generator=generator)
+    values_ll = ELBO(elbo_samples)(model, x_ll, generator=generator)
+    log_px = log_evidence(model, x_ll, loglik_samples, generator=generator)
+    mu, s = model.encode(x)
+    return {
+        "elbo_values": values,
+        "elbo_ll_values": values_ll,
+        "loglik_values": log_px,
+        "kl_values": standard_normal_kl(mu, s).sum(-1),
+        "aggregate_terms": (mu - mu.mean(0)).square() + s.square(),
+    }
+
+
+@torch.no_grad()
+def log_evidence_se(
+    model: VAE, x: Tensor, num_samples: int, *, chunk: int = 5, generator: torch.Generator | None = None
+) -> Tensor:
+    """The first-order (delta-method) Monte Carlo SE of each image's k-sample log p(x) estimate, sd(w) / (sqrt(k)
+    mean(w)) with the importance weights w_j = p(x, z_j) / q(z_j | x): x (B, P) -> (B,). It assumes the weights
+    have a finite variance, which nothing checks for a trained network: a diagnostic, not a guarantee (Burda et al.
+    2016; the chapter *Importance-weighted bounds* states the conditions)."""
+    x = model.check_input(x)
+    num_samples, chunk = check_count(num_samples, "num_samples"), check_count(chunk, "chunk")
+    out = []
+    for i in range(0, len(x), chunk):
+        log_w = log_weights(model, x[i : i + chunk], num_samples, generator=generator)  # (k, b)
+        w = torch.exp(log_w - log_w.max(0).values)  # rescaled: the ratio sd / mean is unchanged
+        out.append(w.std(0) / (num_samples**0.5 * w.mean(0)))
+    return torch.cat(out)

@@ -165,7 +165,7 @@ def train_runs(
         x = x_train if run.train_images is None else x_train[: run.train_images]
         path = None
         if store is not None:
-            safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
+            safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in str(name))
             path = store / f"{safe}-{run_key(run, x, x_test)}.pt"
         loaded = path is not None and path.exists()
         models = run.initial_models()
