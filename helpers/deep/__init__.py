@@ -42,11 +42,12 @@ from helpers.deep.objectives import (
     log_weights,
     standard_normal_kl,
 )
+from helpers.deep.optimizers import Adam
 from helpers.deep.relaxations import categorical_reparametrize, gumbel_max_sample, relaxed_bernoulli
 from helpers.deep.runs import ModelSpec, Result, Run, run_key, train_runs
 from helpers.deep.schedules import CyclicalBeta, LinearBeta, LinearDecayLR, StagedLR, cyclical_beta, linear_beta
 from helpers.deep.toy import elbo_gradient_terms, elbo_gradient_variance, gaussian_iwelbo, gaussian_log_weights
-from helpers.deep.training import TEST_BINARIZATION_SEED, TRAIN_BINARIZATION_SEED, Adam, train, train_replicas
+from helpers.deep.training import TEST_BINARIZATION_SEED, TRAIN_BINARIZATION_SEED, train, train_replicas
 from helpers.deep.vae import VAE
 
 register_scales("deep", scales.SCALES)

@@ -32,7 +32,7 @@ from helpers.deep import _kernels, checkpoints, networks, objectives, schedules,
 from helpers.deep.checkpoints import data_hash, describe
 from helpers.deep.history import History
 from helpers.deep.objectives import Objective
-from helpers.deep.training import Adam
+from helpers.deep.optimizers import Adam
 
 #: run seed s trains with torch.Generator().manual_seed(TRAIN_SEED_OFFSET + s) (its weights come from seed s)
 TRAIN_SEED_OFFSET = 50_000

@@ -1043,6 +1043,12 @@ ENGINE_BAD = [
     ("Run", "seeds a list", lambda: deep.Run(deep.ModelSpec.of("VAE", 4), deep.ELBO(), 1, [0]), ValueError, "seeds"),
     ("Run", "epochs 0", lambda: deep.Run(deep.ModelSpec.of("VAE", 4), deep.ELBO(), 0, (0,)), ValueError, "epochs"),
     ("run_key", "not a run", lambda: deep.run_key("vae", XV, None), TypeError, "run"),
+    ("test_metrics", "loglik_samples 0", lambda: deep.test_metrics(VAE, XV, XV, loglik_samples=0), ValueError,
+     "loglik_samples"),
+    ("test_metrics", "x_ll with NaN", lambda: deep.test_metrics(VAE, XV, XV * float("nan"), loglik_samples=2),
+     ValueError, "x_ll"),
+    ("log_evidence_se", "chunk 0", lambda: deep.log_evidence_se(VAE, XV, 3, chunk=0), ValueError, "chunk"),
+    ("log_evidence_se", "x a list", lambda: deep.log_evidence_se(VAE, XV.tolist(), 3), TypeError, r"\bx\b"),
     ("train_runs", "a value that is not a Run", lambda: deep.train_runs({"a": 3}, XV), TypeError, "runs"),
 ]  # fmt: skip
 BAD += ENGINE_BAD

@@ -169,9 +169,9 @@ def test_a_diverging_loss_stops_with_the_step_and_a_hint():
 def test_a_loss_that_turns_non_finite_later_is_located_at_its_step(monkeypatch, check_every):
     """The finiteness check runs every CHECK_EVERY steps and at the end of each epoch, not per step; it must still
     name the first non-finite step."""
-    from helpers.deep import training
+    from helpers.deep import loop
 
-    monkeypatch.setattr(training, "CHECK_EVERY", check_every)
+    monkeypatch.setattr(loop, "CHECK_EVERY", check_every)
     PROBE["nan_from"] = 4 + 3  # from step 3 of epoch 2 on (4 steps per epoch)
     with pytest.raises(ValueError, match=r"loss is (nan|-?inf) at epoch 2, step 3 of 4.*Lower the learning rate"):
         run(3, objective=Probe(), test_objective=deep.ELBO())
