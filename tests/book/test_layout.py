@@ -108,7 +108,8 @@ TESTED_WITH = {
               "gradient_estimators": "estimators", "vae": "deep", "iwae": "deep", "stl": "deep", "discrete": "deep",
               "diffusion": "deep"},
     "deep": {"evaluation": "vae", "objectives": "vae", "_kernels": "vae", "checkpoints": "training",
-             "networks": "training", "loop": "training", "optimizers": "training", "history": "training", "schedules": "training", "scales": "training"},
+             "networks": "training", "loop": "training", "optimizers": "training", "history": "training",
+             "schedules": "training", "scales": "training"},
 }  # fmt: skip
 
 
