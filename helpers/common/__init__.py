@@ -34,6 +34,7 @@ from helpers.common.stats import (
     total_variance_terms,
     variance_and_se,
     verdict,
+    quantile_interval,
     z_scores,
 )
 
@@ -74,5 +75,6 @@ __all__ = [
     "total_variance_terms",
     "variance_and_se",
     "verdict",
+    "quantile_interval",
     "z_scores",
 ]

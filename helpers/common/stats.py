@@ -308,3 +308,27 @@ def verdict(
     resolved = abs(t) > critical
     word = (higher if mean > 0 else lower) if resolved else f"not resolved at {n} {unit}"
     return Verdict(mean=mean, se=se, n=n, t=t, critical=critical, level=level, word=word, resolved=resolved)
+
+
+def quantile_interval(values: object, q: float, *, level: float = 0.95) -> tuple[float, float, float]:
+    """The sample q-quantile of n independent values and a distribution-free confidence interval for the population
+    quantile at the stated level: (estimate, low, high), values (n,).
+
+    With the order statistics x_(1) <= ... <= x_(n), the number of values below the population q-quantile is
+    Binomial(n, q), so [x_(j), x_(k)] with j = F^-1((1 - level)/2) and k = F^-1((1 + level)/2) + 1 (F the binomial
+    CDF) covers it with probability at least ``level`` for any continuous distribution (e.g. Conover 1999,
+    *Practical Nonparametric Statistics*, 3rd ed., section 3.2). A median or a quantile has no standard error
+    without a density estimate; this interval needs none. Raises ValueError when n is too small for the level.
+    """
+    x = check_replicates(values, "values", minimum=2, what="one value per independent unit").sort().values
+    level = check_open_unit_number(level, "level")
+    q = check_open_unit_number(q, "q", example="0.5")
+    n = len(x)
+    j = int(scipy_stats.binom.ppf((1 - level) / 2, n, q))
+    k = int(scipy_stats.binom.ppf((1 + level) / 2, n, q)) + 1
+    if j < 1 or k > n:
+        raise ValueError(
+            f"values needs more entries for a {level:.0%} interval of the {q:g}-quantile (got n = {n}); use more "
+            "values or a lower level."
+        )
+    return float(torch.quantile(x, q)), float(x[j - 1]), float(x[k - 1])

@@ -1043,6 +1043,8 @@ ENGINE_BAD = [
     ("Run", "seeds a list", lambda: deep.Run(deep.ModelSpec.of("VAE", 4), deep.ELBO(), 1, [0]), ValueError, "seeds"),
     ("Run", "epochs 0", lambda: deep.Run(deep.ModelSpec.of("VAE", 4), deep.ELBO(), 0, (0,)), ValueError, "epochs"),
     ("run_key", "not a run", lambda: deep.run_key("vae", XV, None), TypeError, "run"),
+    ("quantile_interval", "q = 1", lambda: common.quantile_interval(torch.arange(50.0), 1.0), ValueError, r"\bq\b"),
+    ("quantile_interval", "values 2-D", lambda: common.quantile_interval(torch.zeros(5, 5), 0.5), ValueError, "values"),
     ("test_metrics", "loglik_samples 0", lambda: deep.test_metrics(VAE, XV, XV, loglik_samples=0), ValueError,
      "loglik_samples"),
     ("test_metrics", "x_ll with NaN", lambda: deep.test_metrics(VAE, XV, XV * float("nan"), loglik_samples=2),
