@@ -28,13 +28,13 @@ from helpers.common.stats import (
     mean_and_se,
     mean_central_moments,
     paired_ratio_and_se,
+    quantile_interval,
     ratio_and_se,
     total_variance_and_se,
     total_variance_from_pairs,
     total_variance_terms,
     variance_and_se,
     verdict,
-    quantile_interval,
     z_scores,
 )
 
