@@ -100,3 +100,39 @@ def test_notebook_has_one_imports_and_seed_cell_near_the_top(path):
         assert not re.search(r"^\s*(import|from)\s+\w", source, re.MULTILINE), (
             f"{path.name}: code cell {i} imports; keep imports in the first cell"
         )
+
+
+#: a code cell this long must not define functions: split it, or move the experiment code into helpers
+MAX_LINES_WITH_DEFINITIONS = 40
+#: how a chapter could decide a comparison over seeds by a rule of its own (the book has one: common.verdict)
+OWN_VERDICT = re.compile(r"^\s*def verdict\b|\bt\.ppf\(|stats\.t\.ppf\(|\bttest_(1samp|rel|ind)\(", re.M)
+
+
+def _code_cells(path):
+    return [(i, c.source) for i, c in enumerate(nbformat.read(path, as_version=4).cells) if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if "deep" in p.parts], ids=lambda p: p.name)
+def test_no_long_cell_defines_functions(path):
+    """Issue 23: the deep chapters' harness cells shrink to declarations, tables and figures."""
+    for index, source in _code_cells(path):
+        lines = [line for line in source.splitlines() if line.strip()]
+        if re.search(r"^\s*(def|class) ", source, re.M):
+            assert len(lines) <= MAX_LINES_WITH_DEFINITIONS, (
+                f"{path.name} cell {index}: {len(lines)} non-blank lines define functions "
+                f"(at most {MAX_LINES_WITH_DEFINITIONS}): split the cell or move the code into helpers"
+            )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_comparisons_over_seeds_use_the_one_verdict_function(path):
+    """No chapter defines its own comparison rule (a t quantile, a t-test, a function named verdict)."""
+    for index, source in _code_cells(path):
+        found = OWN_VERDICT.search(source)
+        assert found is None, f"{path.name} cell {index}: {found.group(0)!r}; use common.verdict"
+
+
+def test_the_rules_catch_a_planted_violation():
+    source = "def verdict(d):\n    return stats.t.ppf(0.975, len(d) - 1)\n"
+    assert OWN_VERDICT.search(source)
+    assert not OWN_VERDICT.search("v = common.verdict(diff)\nprint(v.word)\n")
