@@ -26,7 +26,10 @@ class DeepScale:
     vae_sweep_epochs: epochs of each run of that sweep (9 runs: 3 dimensions x {L^A, L^B, Gaussian decoder}).
     vae_gradient_pairs: pairs of independent gradient draws per estimator when *The variational autoencoder*
         measures the variance of the SGVB gradients.
-    stl_epochs: epochs of each training run in the sticking-the-landing chapter (five runs).
+    stl_epochs: epochs (passes) of each training run in the sticking-the-landing chapter (five estimators).
+    stl_seeds: independent training seeds (initial weights, shuffles, noise) of each of those five runs, stacked
+        into one replicated model; seed r of every estimator starts from the same weights with the same stream, so
+        the estimators' verdicts come from paired differences across seeds.
     stl_grad_repeats: independent gradient draws per estimator when that chapter measures the variance of the
         encoder gradient during training.
     diffusion_mc_draws: draws of the forward chain in the diffusion chapter's Monte Carlo check of the bound.
@@ -83,6 +86,7 @@ class DeepScale:
     iwae_k50_train_images: int | None = None
     iwae_loglik_images: int = 100
     iwae_loglik_samples: int = 1_000
+    stl_seeds: int = 3
 
 
 SCALES = {
@@ -98,6 +102,7 @@ SCALES = {
         vae_gradient_pairs=50,
         stl_epochs=2,
         stl_grad_repeats=10,
+        stl_seeds=2,
         diffusion_mc_draws=2_000,
         diffusion_train_steps=1_000,
         diffusion_eval_points=100,
@@ -126,6 +131,7 @@ SCALES = {
         vae_gradient_pairs=200,
         stl_epochs=5,
         stl_grad_repeats=20,
+        stl_seeds=3,
         diffusion_mc_draws=20_000,
         diffusion_train_steps=4_000,
         diffusion_eval_points=500,
@@ -154,6 +160,7 @@ SCALES = {
         vae_gradient_pairs=1_000,
         stl_epochs=100,
         stl_grad_repeats=100,
+        stl_seeds=5,
         diffusion_mc_draws=100_000,
         diffusion_train_steps=50_000,
         diffusion_eval_points=2_000,

@@ -75,10 +75,12 @@ def test_deep_model_scales_grow():
         "loglik_samples",
         "stl_epochs",
         "stl_grad_repeats",
+        "stl_seeds",
     ):
         assert getattr(quick, field) <= getattr(standard, field) <= getattr(full, field), field
     assert standard.loglik_samples == full.loglik_samples == 5_000  # Burda et al.'s k
     assert full.iwae_epochs == 3_280  # Burda et al.'s passes
+    assert quick.stl_seeds >= 2 and quick.stl_epochs >= 2  # a verdict over seeds, and a last pass's gain
 
 
 def test_setup_seeds_reproducibly():
