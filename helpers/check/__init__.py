@@ -5,8 +5,16 @@ bias in standard errors) without printing the solution. One module per chapter::
     from helpers import check
     check.iwae.iwelbo(my_iwelbo)          # -> "correct: ..." or "not yet: ... misses the - log K ..."
 
-Each check returns a :class:`Feedback` (truthy when correct; a notebook shows its message). ``check`` consumes every
-part of the package; nothing in the package imports it (tests/book/test_layout.py).
+Each check returns a :class:`Feedback` (truthy when correct; a notebook shows its message). An answer is compared at
+the precision of its dtype (a float32 answer "agrees to float32 precision"), valid alternative forms are accepted and
+named (a closed-form entropy, the right columns in another order), and a Python loop passes as well as vectorized
+code. The docstrings give each check's signature and shapes, not the formula. ``check`` consumes every part of the
+package; nothing in the package imports it (tests/book/test_layout.py).
+
+The checks by chapter: ``elbo.elbo_estimate``; ``cavi.q_tau_update``; ``bbvi.gaussian_score``;
+``natural_gradients.gamma_fisher_scale``; ``gradient_estimators.score_function`` and ``.reparameterization``;
+``vae.gaussian_kl`` and ``.gaussian_log_q``; ``iwae.iwelbo`` and ``.log_weights``; ``stl.path_derivative``;
+``discrete.bernoulli_kl_gradient`` and ``.gumbel_softmax``; ``diffusion.epsilon_weights``.
 """
 
 from helpers.check import bbvi, cavi, diffusion, discrete, elbo, gradient_estimators, iwae, natural_gradients, stl, vae

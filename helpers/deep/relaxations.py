@@ -58,16 +58,68 @@ def gumbel_max_sample(a: Tensor, num_samples: int, *, generator: torch.Generator
 
 
 def categorical_reparametrize(
-    a: Tensor, num_samples: int, temperature: float, *, log: bool = False, generator: torch.Generator | None = None
+    a: Tensor | None = None,
+    num_samples: int | None = None,
+    temperature: float | None = None,
+    *,
+    logits: Tensor | None = None,
+    probs: Tensor | None = None,
+    log: bool = False,
+    generator: torch.Generator | None = None,
 ) -> Tensor:
-    """The Gumbel-Softmax (Concrete) relaxed sample y = softmax((a + G) / tau): a (..., K) -> (S, ..., K).
+    """The Gumbel-Softmax (Concrete) relaxed sample y = softmax((a + G) / tau): (..., K) -> (S, ..., K).
 
-    ``a`` are unnormalized log-probabilities (any real numbers; a + c gives the same draws), ``temperature`` tau > 0.
-    Differentiable in ``a`` (the reparameterization). ``log=True`` returns log y (``log_softmax``, finite even when
-    an entry of y underflows to 0). The course assignment's ``categorical_reparametrize(a, N, temp)``; Jang et al.
-    2017, eq. (1); Maddison et al. 2017, Definition 1. An entry -inf is a category of probability 0.
+    Say what you pass, **logits or probabilities**, with exactly one of:
+
+    * ``a`` (positional, the course assignment's ``categorical_reparametrize(a, N, temp)``) or ``logits=``: logits,
+      i.e. unnormalized log-probabilities (any real numbers; a + c gives the same draws; -inf is a category of
+      probability 0). A row of non-negative numbers summing to 1 is read as logits too, which is rarely meant:
+      passed as ``a`` it warns (``logits=`` states that logits are meant, ``probs=`` that probabilities are).
+    * ``probs=``: probabilities, non-negative, each row summing to 1 (a 0 is a category of probability 0); the
+      sample uses a = log probs.
+
+    ``temperature`` tau > 0. Differentiable in the logits or probabilities (the reparameterization). ``log=True``
+    returns log y (``log_softmax``, finite even when an entry of y underflows to 0). Jang et al. 2017, eq. (1);
+    Maddison et al. 2017, Definition 1.
+
+    Example: ``categorical_reparametrize(probs=torch.tensor([0.2, 0.5, 0.3]), num_samples=100, temperature=0.5)``.
     """
-    a = check_real_tensor(a, "a", what=_A_WHAT, allow_negative_infinity=True)
+    given = [name for name, value in (("a", a), ("logits", logits), ("probs", probs)) if value is not None]
+    if len(given) != 1:
+        raise TypeError(
+            "categorical_reparametrize needs exactly one of a (logits, positional), logits= or probs= "
+            f"(got {', '.join(given) if given else 'none'})."
+        )
+    for value, name, example in ((num_samples, "num_samples", "100"), (temperature, "temperature", "0.5")):
+        if value is None:
+            raise TypeError(f"categorical_reparametrize needs {name}, e.g. {name}={example}.")
+    if probs is not None:
+        probs = check_real_tensor(probs, "probs", what="(..., K), probabilities of the K categories")
+        sums = probs.sum(-1)
+        slack = 1e-4 if probs.dtype != torch.float64 else 1e-8
+        if (probs < 0).any() or ((sums - 1).abs() > slack).any():
+            raise ValueError(
+                "probs must be non-negative with each row (along the last axis) summing to 1 (got min "
+                f"{float(probs.min()):.4g}, row sums from {float(sums.min()):.6g} to {float(sums.max()):.6g}); "
+                "pass unnormalized log-probabilities as logits= instead."
+            )
+        a = torch.log(probs)
+    else:
+        name = "a" if a is not None else "logits"
+        a = check_real_tensor(a if a is not None else logits, name, what=_A_WHAT, allow_negative_infinity=True)
+        rows_like_probabilities = a.shape[-1] >= 2 and bool(
+            torch.isfinite(a).all() and (a >= 0).all() and ((a.sum(-1) - 1).abs() <= 1e-5).all()
+        )
+        if name == "a" and rows_like_probabilities:
+            import warnings  # here, not at the top: this function is the module's only user
+
+            warnings.warn(
+                "categorical_reparametrize reads a as logits (unnormalized log-probabilities), but every row of a is "
+                "non-negative and sums to 1, like probabilities. Pass probs=a if they are probabilities, or logits=a "
+                "to say that they are logits.",
+                UserWarning,
+                stacklevel=2,
+            )
     num_samples = check_count(num_samples, "num_samples")
     tau = check_positive_number(temperature, "temperature", example="temperature=0.5")
     check_flag(log, "log")

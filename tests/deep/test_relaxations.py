@@ -63,3 +63,38 @@ def test_bad_arguments_raise():
     with pytest.raises(TypeError, match="generator"):
         relaxed_bernoulli(a, 1, 1.0, generator=1)
     assert math.isfinite(float(categorical_reparametrize(a, 1, 1.0).sum()))
+
+
+def test_categorical_reparametrize_says_logits_or_probabilities():
+    """Logits as ``a`` (the assignment's positional form) or ``logits=``, probabilities as ``probs=``: the same
+    draws for the same distribution (log probs are logits); a row that looks like probabilities passed as ``a``
+    warns, the explicit keywords do not; bad combinations and bad probabilities are refused naming the argument."""
+    import warnings
+
+    probs = torch.tensor([[0.2, 0.5, 0.3], [0.7, 0.0, 0.3]], dtype=DT)
+    logits = torch.log(probs) + 4.0  # unnormalized: a constant shift gives the same draws
+    by_probs = categorical_reparametrize(probs=probs, num_samples=50, temperature=0.5, generator=generator(6))
+    by_logits = categorical_reparametrize(logits=logits, num_samples=50, temperature=0.5, generator=generator(6))
+    positional = categorical_reparametrize(logits, 50, 0.5, generator=generator(6))
+    torch.testing.assert_close(by_probs, by_logits)
+    torch.testing.assert_close(positional, by_logits)
+    assert (by_probs[:, 1, 1] == 0).all()  # a probability 0 is never drawn
+    with pytest.warns(UserWarning, match="probs=a"):
+        categorical_reparametrize(probs, 5, 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        categorical_reparametrize(logits=probs, num_samples=5, temperature=0.5)  # said to be logits: no warning
+        categorical_reparametrize(logits, 5, 0.5)
+    with pytest.raises(ValueError, match="probs must be non-negative with each row"):
+        categorical_reparametrize(probs=torch.tensor([0.5, 0.6], dtype=DT), num_samples=5, temperature=0.5)
+    with pytest.raises(ValueError, match="probs"):
+        categorical_reparametrize(probs=torch.tensor([1.5, -0.5], dtype=DT), num_samples=5, temperature=0.5)
+    with pytest.raises(TypeError, match="exactly one of a"):
+        categorical_reparametrize(logits, 5, 0.5, probs=probs)
+    with pytest.raises(TypeError, match="num_samples"):
+        categorical_reparametrize(probs=probs, temperature=0.5)
+    leaf = probs.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(
+        categorical_reparametrize(probs=leaf, num_samples=3, temperature=1.0)[:, 0, 0].sum(), leaf
+    )
+    assert torch.isfinite(grad[0]).all()  # differentiable in the probabilities
