@@ -4,7 +4,7 @@ one training loop (``training``, with ``checkpoints``, ``history``, ``schedules`
 Chapters ``book/deep/*.ipynb`` use it as ``from helpers import deep``; sizes: ``cfg.scale.deep``."""
 
 from helpers.common.config import register_scales
-from helpers.deep import diffusion, scales
+from helpers.deep import diffusion, reference, scales
 from helpers.deep.data import (
     DatasetNotAvailableError,
     available_datasets,
@@ -81,6 +81,7 @@ __all__ = [
     "cyclical_beta",
     "data_root",
     "diffusion",
+    "reference",
     "elbo",
     "elbo_gradient_terms",
     "elbo_gradient_variance",
