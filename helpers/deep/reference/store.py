@@ -126,7 +126,8 @@ def save_weights(path: Path, models: list[nn.Module], seeds: tuple[int, ...], me
     tensors = {f"seed{s}/{k}": v.detach().cpu().contiguous().clone() for s, m in zip(seeds, models)
                for k, v in m.state_dict().items()}  # fmt: skip
     tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
+    # one metadata entry: safetensors writes a map's entries in no fixed order, and equal runs must be equal bytes
+    save_file(tensors, str(tmp), metadata={"reference": json.dumps(metadata, sort_keys=True)})
     os.chmod(tmp, 0o644)
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
