@@ -20,7 +20,7 @@ import torch
 from _shared import ROOT
 
 from helpers import deep
-from helpers.deep.reference import catalogue, store, trainer
+from helpers.deep.reference import catalogue, files, loading, trainer
 from helpers.deep.reference.__main__ import main
 
 REF = deep.reference
@@ -104,7 +104,7 @@ def test_all_reference_weights_fit_the_size_cap():
     # Burda et al.'s network, 784-200-200-(50 + 50) and 50-200-200-784, weights and biases
     params = (784 + 1) * 200 + (200 + 1) * 200 + (200 + 1) * 100 + (50 + 1) * 200 + (200 + 1) * 200 + (200 + 1) * 784
     assert sizes["iwae/iwae-k50"] == 3 * 4 * params
-    assert sum(sizes.values()) <= store.SIZE_CAP_BYTES, sum(sizes.values()) / 2**20
+    assert sum(sizes.values()) <= files.SIZE_CAP_BYTES, sum(sizes.values()) / 2**20
 
 
 def test_data_gives_the_binarized_evaluation_images_deep_train_evaluates_on():
@@ -228,14 +228,24 @@ def test_a_changed_run_value_is_refused_naming_the_field(trained, monkeypatch, c
         REF.load("smoke", "digits", root=trained)
 
 
+def test_an_edited_manifest_is_refused(trained, tmp_path):
+    root = copy_run(trained, tmp_path)
+    path = root / "smoke/digits/manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["histories"] = manifest["histories"][:1]
+    files.write_json(path, manifest)
+    with pytest.raises(REF.ReferenceMismatchError, match="1 curves.*2 seeds.*edited or damaged"):
+        REF.load("smoke", "digits", root=root)
+
+
 def test_weights_of_another_structure_are_refused_naming_the_parameter(trained, tmp_path):
     root = copy_run(trained, tmp_path)
     other = replace(SMOKE.run, model=deep.ModelSpec.of("VAE", 64, hidden_dims=(17,), latent_dim=4)).initial_models()
     folder = root / "smoke" / "digits"
-    sha = store.save_weights(folder / "weights.safetensors", other, SMOKE.run.seeds, {})
+    sha = files.save_weights(folder / "weights.safetensors", other, SMOKE.run.seeds, {})
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["weights"]["sha256"] = sha  # a consistent manifest: only the structure is wrong
-    store.write_json(folder / "manifest.json", manifest)
+    files.write_json(folder / "manifest.json", manifest)
     with pytest.raises(REF.ReferenceMismatchError, match=r"seed 0: encoder.0.weight stored \(17, 64\).*\(16, 64\)"):
         REF.load("smoke", "digits", root=root)
 
@@ -256,8 +266,13 @@ def test_a_new_evaluation_agrees_with_the_manifest_within_monte_carlo_error_and_
             model.decoder[-1].bias.add_(0.2)  # a slightly different model
     rows = REF.agreement(loaded.manifest, REF.evaluate(other_draws, loaded.models))
     assert all(abs(row["z"]) > 4.5 for row in rows), rows
+    with torch.no_grad():
+        for model in loaded.models:
+            model.decoder[-1].bias.sub_(0.2)  # back: the first 30 images agree, too
+    rows = REF.agreement(loaded.manifest, REF.evaluate(other_draws, loaded.models, REF.data(SMOKE)[2][:30]))
+    assert all(abs(row["z"]) < 4.5 for row in rows), rows
     with pytest.raises(ValueError, match="shape"):
-        REF.agreement(loaded.manifest, {k: v[:, :10] for k, v in again.items()})
+        REF.agreement(loaded.manifest, {k: v[:1] for k, v in again.items()})
 
 
 # ---------------------------------------------------------------------------------------------- fetching with pooch
@@ -291,7 +306,8 @@ def test_the_fetch_url_comes_from_the_settings_in_order(monkeypatch):
         "b"
     )
     assert (
-        store.raw_base("https://gitlab.com/g/o/r.git", "c") == "https://gitlab.com/g/o/r/-/raw/c/helpers/deep/reference"
+        loading.raw_base("https://gitlab.com/g/o/r.git", "c")
+        == "https://gitlab.com/g/o/r/-/raw/c/helpers/deep/reference"
     )
 
     class Installed:  # pip install "vi-gradients-course @ git+https://github.com/o/r" records PEP 610 direct_url.json

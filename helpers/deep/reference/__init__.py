@@ -6,9 +6,10 @@ loaded by the chapters beside their short live runs (issue: reference runs).
 * :mod:`~helpers.deep.reference.trainer`: ``make reference`` (``python -m helpers.deep.reference``) trains them
   resumably, bit for bit, one at a time or round-robin, and writes each finished run's ``weights.safetensors`` and
   ``manifest.json`` into ``helpers/deep/reference/<chapter>/<name>/``.
-* :mod:`~helpers.deep.reference.store`: ``deep.reference.load(chapter, name)`` verifies the run value, the SHA-256
-  and the structure and returns the R trained models, their histories and the manifest (fetching the weights by
-  hash with pooch when the package was installed without them).
+* :mod:`~helpers.deep.reference.files`: the folder of each run and its files (weights, manifest, checkpoint).
+* :mod:`~helpers.deep.reference.loading`: ``deep.reference.load(chapter, name)`` verifies the run value, the
+  SHA-256 and the structure and returns the R trained models, their histories and the manifest (fetching the
+  weights by hash with pooch when the package was installed without them).
 * :mod:`~helpers.deep.reference.metrics`: the evaluation written to the manifest, and ``agreement``, the check
   that a chapter's own evaluation of the loaded weights agrees with it within Monte Carlo error.
 
@@ -21,16 +22,9 @@ Usage in a chapter::
 """
 
 from helpers.deep.reference.catalogue import CATALOGUE, CHAPTERS, Entry, Evaluation, data, entries, entry, runs, select
+from helpers.deep.reference.files import ReferenceMismatchError, ReferenceNotAvailableError, run_dir
+from helpers.deep.reference.loading import Loaded, base_url, fetch, load
 from helpers.deep.reference.metrics import agreement, evaluate
-from helpers.deep.reference.store import (
-    Loaded,
-    ReferenceMismatchError,
-    ReferenceNotAvailableError,
-    base_url,
-    fetch,
-    load,
-    run_dir,
-)
 from helpers.deep.reference.trainer import advance, print_status, status
 
 __all__ = [

@@ -19,7 +19,7 @@ import torch
 
 from helpers.deep.data import DatasetNotAvailableError
 from helpers.deep.reference.catalogue import CHAPTERS, select
-from helpers.deep.reference.store import ReferenceMismatchError
+from helpers.deep.reference.files import ReferenceMismatchError
 from helpers.deep.reference.trainer import advance, print_status
 
 

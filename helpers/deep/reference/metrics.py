@@ -98,17 +98,20 @@ def summary(e: Entry, values: dict[str, Tensor]) -> dict:
 
 def agreement(manifest: dict, values: dict[str, Tensor]) -> list[dict]:
     """For each seed and metric, the paired per-image difference ``values - manifest``: its mean, its SE (sd / sqrt
-    n) and z = mean / SE (module docstring). ``values`` as returned by :func:`evaluate`, on the manifest's images."""
+    n) and z = mean / SE (module docstring). ``values`` as returned by :func:`evaluate` (R, n), on the first n of the
+    manifest's evaluation images (a chapter may evaluate fewer), with the same ``loglik_samples`` k (the bias of the
+    log p(x) estimate depends on k; the ELBO's expectation does not depend on the number of draws)."""
     stored = manifest["evaluation"]["per_image"]
     rows = []
     for metric in METRICS:
         old = torch.tensor(stored[metric], dtype=torch.float64)
         new = torch.as_tensor(values[metric], dtype=torch.float64)
-        if new.shape != old.shape:
+        if new.ndim != 2 or new.shape[0] != old.shape[0] or not 2 <= new.shape[1] <= old.shape[1]:
             raise ValueError(
-                f"values[{metric!r}] has shape {tuple(new.shape)}, the manifest's {tuple(old.shape)} (seeds, images): "
-                "evaluate the same models on the same evaluation images."
+                f"values[{metric!r}] has shape {tuple(new.shape)}; the manifest holds {tuple(old.shape)} (seeds, "
+                "images): evaluate the same R models on the first n >= 2 of its evaluation images."
             )
+        old = old[:, : new.shape[1]]
         for r, seed in enumerate(manifest["seeds"]):
             mean, se = mean_and_se(new[r] - old[r])
             rows.append({"seed": seed, "metric": metric, "difference": float(mean), "se": float(se),

@@ -35,13 +35,14 @@ from helpers.deep.checkpoints import data_hash, differences, read_checkpoint
 from helpers.deep.history import History
 from helpers.deep.reference import metrics
 from helpers.deep.reference.catalogue import Entry, data
-from helpers.deep.reference.store import (
+from helpers.deep.reference.files import (
     CHECKPOINT,
     FINAL_CHECKPOINT,
     FINAL_PROGRESS,
     MANIFEST,
     MANIFEST_FORMAT,
     PROGRESS,
+    SIZE_CAP_BYTES,
     WEIGHTS,
     ReferenceMismatchError,
     read_json,
@@ -258,8 +259,6 @@ def status(e: Entry, root: str | Path | None = None) -> dict:
 
 
 def print_status(selected: list[Entry], root: str | Path | None = None, cap: int | None = None) -> list[dict]:
-    from helpers.deep.reference.store import SIZE_CAP_BYTES
-
     cap = SIZE_CAP_BYTES if cap is None else cap
     rows = [status(e, root) for e in selected]
     total, fits = 0, []
