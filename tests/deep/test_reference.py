@@ -175,6 +175,19 @@ def test_a_target_beyond_the_catalogue_and_a_raised_target_resume_bit_for_bit(tm
     )
 
 
+def test_a_second_process_on_the_same_run_stops_at_once(tmp_path):
+    import fcntl
+
+    folder = trainer.run_dir(SMOKE, tmp_path)
+    folder.mkdir(parents=True)
+    with open(folder / trainer.LOCK, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # as a running `make reference` holds it
+        with pytest.raises(RuntimeError, match="smoke/digits is being trained by another process"):
+            REF.advance(SMOKE, root=tmp_path, progress=False)
+    assert not (folder / "checkpoint.pt").exists()
+    assert REF.advance(SMOKE, root=tmp_path, target=1, progress=False)  # released: it trains
+
+
 def test_a_checkpoint_is_not_continued_under_another_run(tmp_path, monkeypatch):
     assert REF.advance(SMOKE, root=tmp_path, target=1, progress=False)
     other = replace(SMOKE, run=replace(SMOKE.run, seeds=(0, 7)))  # deep.train's fingerprint does not see seeds

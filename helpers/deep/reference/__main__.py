@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nstopped: every checkpoint holds its last completed pass; the same command resumes.", file=sys.stderr)
         return 130
-    except (ReferenceMismatchError, DatasetNotAvailableError, ValueError) as error:
+    except (ReferenceMismatchError, DatasetNotAvailableError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print_status(selected, args.root)

@@ -26,6 +26,7 @@ import os
 import platform
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -54,6 +55,7 @@ from helpers.deep.reference.files import (
 )
 from helpers.deep.runs import code_fingerprint
 
+LOCK = ".lock"
 #: the batch size of the per-pass test evaluation (part of deep.train's checkpoint fingerprint)
 TEST_BATCH_SIZE = 500
 
@@ -192,13 +194,37 @@ def _retire(d: Path) -> None:
             os.replace(d / live, d / final)
 
 
+@contextmanager
+def _exclusive(e: Entry, d: Path):
+    """Hold ``<run>/.lock`` while training: a second process on the same run stops at once instead of interleaving
+    its checkpoints with this one's (POSIX; elsewhere no lock)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(d / LOCK, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"{e.key} is being trained by another process (it holds {d / LOCK}).") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def advance(e: Entry, *, root: str | Path | None = None, target: int | None = None, passes: float = math.inf,
             progress: bool = True) -> bool:  # fmt: skip
     """Train run ``e`` by at most ``passes`` passes toward ``target`` (default: its catalogue passes), finalizing
     it when it reaches its catalogue passes. Returns True when nothing is left to do for this target."""
-    goal = e.run.epochs if target is None else int(target)
     d = run_dir(e, root)
     d.mkdir(parents=True, exist_ok=True)
+    with _exclusive(e, d):
+        return _advance(e, d, root, e.run.epochs if target is None else int(target), passes, progress)
+
+
+def _advance(e: Entry, d: Path, root: str | Path | None, goal: int, passes: float, progress: bool) -> bool:
     finished = manifest_matches(e, root)
     if not (d / CHECKPOINT).exists() and (d / FINAL_CHECKPOINT).exists():
         if goal > checkpoint_passes(d / FINAL_CHECKPOINT) or not finished:
