@@ -18,7 +18,7 @@ MATHJAX_VERSION := 3.2.2
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: help book test lab lint unit notebooks test-build site-check bench lock browser-deps datasets clean
+.PHONY: help book test lab lint unit notebooks test-build site-check bench reference reference-status lock browser-deps datasets clean
 # the targets of `make test` run in the order they are listed, also under `make -j`
 .NOTPARALLEL:
 
@@ -35,6 +35,9 @@ help:
 	@echo "Other targets:"
 	@echo "  make lab           JupyterLab on book/ with the course environment"
 	@echo "  make bench         the speed comparisons in benchmarks/, written to benchmarks/RESULTS.md"
+	@echo "  make reference     train the deep chapters' reference runs (resumable; RUN=chapter/name for one,"
+	@echo "                     TARGET=passes to train beyond the catalogue, ROUND_ROBIN=1 for a few passes each in turn)"
+	@echo "  make reference-status  what the reference runs hold and what is left, and their size against the cap"
 	@echo "  make lock          rewrite constraints.txt after a pin in pyproject.toml changes"
 	@echo "  make datasets      install Debian's Fashion-MNIST when apt-get is available"
 	@echo "  make browser-deps  install Chromium and its driver for the browser check"
@@ -93,7 +96,7 @@ lock:
 # helpers, the pins or the local Sphinx extension change, drop the cache and the doctrees so that every
 # notebook executes again. book/_ext/execute_parallel.py first executes the notebooks on every core (BOOK_JOBS,
 # default: the number of cores; one BLAS thread each) into the cache, so the build itself only reads them.
-BUILD_HASH = find helpers book/_ext -name '*.py' | sort | xargs cat constraints.txt | sha1sum | cut -c1-16
+BUILD_HASH = find helpers book/_ext \( -name '*.py' -o -name manifest.json \) | sort | xargs cat constraints.txt | sha1sum | cut -c1-16
 define build_book
 	@mkdir -p book/_build
 	@key="$(1)-$$($(BUILD_HASH))"; \
@@ -145,6 +148,15 @@ test: lint unit notebooks test-build site-check
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# The reference runs (helpers/deep/reference/): one torch thread (the other core stays free for the build); stop at
+# any time, the same command resumes bit for bit from the last completed pass. Commit helpers/deep/reference/ to keep
+# the progress (checkpoint.pt and progress.json of runs in progress, weights and manifests of finished ones).
+reference: $(STAMP) datasets
+	$(BIN)/python -m helpers.deep.reference $(RUN) $(if $(TARGET),--target $(TARGET)) $(if $(ROUND_ROBIN),--round-robin) $(REFERENCE_ARGS)
+
+reference-status: $(STAMP)
+	$(BIN)/python -m helpers.deep.reference --status $(RUN)
 
 clean:
 	rm -rf book/_build .pytest_cache .ruff_cache

@@ -1,10 +1,11 @@
 """Part *Deep latent variable models*: image data (``data``), the VAE (``vae``), its objectives (``objectives``),
 one training loop (``training``, with ``checkpoints``, ``history``, ``schedules``), encoder diagnostics
-(``evaluation``), image grids (``images``) and the conjugate-Gaussian checks of the IWAE and STL chapters (``toy``).
+(``evaluation``), image grids (``images``), the conjugate-Gaussian checks of the IWAE and STL chapters (``toy``),
+and the chapters' long-trained runs, stored verified (``reference``: ``deep.reference.runs``, ``.load``).
 Chapters ``book/deep/*.ipynb`` use it as ``from helpers import deep``; sizes: ``cfg.scale.deep``."""
 
 from helpers.common.config import register_scales
-from helpers.deep import diffusion, scales
+from helpers.deep import diffusion, reference, scales
 from helpers.deep.data import (
     DatasetNotAvailableError,
     available_datasets,
@@ -81,6 +82,7 @@ __all__ = [
     "cyclical_beta",
     "data_root",
     "diffusion",
+    "reference",
     "elbo",
     "elbo_gradient_terms",
     "elbo_gradient_variance",
