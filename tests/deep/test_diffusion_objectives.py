@@ -6,6 +6,9 @@ uninterrupted one bit for bit, a diverging run and a changed schedule are refuse
 
 from __future__ import annotations
 
+import math
+import re
+
 import pytest
 import torch
 from _shared import generator
@@ -103,8 +106,11 @@ def test_a_resumed_run_is_bitwise_the_uninterrupted_run(tmp_path):
 @pytest.mark.parametrize("objective", OBJECTIVES, ids=lambda o: type(o).__name__)
 def test_a_diverging_run_is_refused_naming_the_step(objective):
     """At lr = 1e3 the loss rises from about 2 to 1e20 and more while staying finite: deep.train must say so."""
-    with pytest.raises(ValueError, match=r"at epoch 1, step \d+ of 4 .*training diverged\. Lower the learning rate"):
+    message = r"the loss is (\S+) at epoch 1, step \d+ of 4: training diverged \(the epoch's first loss: (\S+)\)"
+    with pytest.raises(ValueError, match=message + r"\. Lower the learning rate") as error:
         train(net(), objective, epochs=1, optimizer=deep.Adam(1e3))
+    loss, first = (float(v) for v in re.search(message, str(error.value)).groups())
+    assert math.isfinite(loss) and loss > 1e6 * (abs(first) + 1)  # finite: the rise, not an overflow, is refused
 
 
 def test_float64_data_train_as_their_float32_values():

@@ -32,6 +32,12 @@ class Schedule:
 
     num_steps: int
 
+    def __init__(self, *args: object, **kwargs: object) -> None:  # the subclasses' dataclass __init__ replaces it
+        raise TypeError(
+            "diffusion.Schedule is the base of the schedules, not one: build diffusion.LinearSchedule(T, beta_1, "
+            "beta_T) (e.g. diffusion.linear_schedule(1000)) or diffusion.LogSNRSchedule(T, gamma_min, gamma_max)."
+        )
+
     def make_betas(self) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -141,9 +147,8 @@ def log_snr_schedule(num_steps: int, gamma_min: float = -13.3, gamma_max: float 
 
 def check_schedule(schedule: object) -> Schedule:
     """Return ``schedule``, raising TypeError naming it unless it is a :class:`Schedule`."""
-    return check_instance(  # type: ignore[return-value]
-        schedule, "schedule", Schedule, how="build it with diffusion.linear_schedule(1000) or diffusion.LinearSchedule()"
-    )
+    how = "build it with diffusion.linear_schedule(1000) or diffusion.LogSNRSchedule(T)"
+    return check_instance(schedule, "schedule", Schedule, how=how)  # type: ignore[return-value]
 
 
 def reverse_variance(schedule: Schedule, variance: str = "beta") -> Tensor:
