@@ -27,6 +27,8 @@ from helpers.deep.optimizers import Adam
 TRAIN_BINARIZATION_SEED, TEST_BINARIZATION_SEED = 0, 1
 #: minibatch steps between the checks that the loss is finite (one host sync per check, not one per step)
 CHECK_EVERY = 50
+#: a finite loss that rises above its epoch's first loss L by more than DIVERGENCE_FACTOR (|L| + 1) has diverged
+DIVERGENCE_FACTOR = 1e6
 #: minibatch steps between progress-bar updates (a notebook widget update costs more than a small model's step)
 PROGRESS_EVERY = 25
 
@@ -206,20 +208,23 @@ def fingerprint(run: RunState, x_train: Tensor, x_test: Tensor | None) -> dict[s
 
 
 def check_finite(losses: list[Tensor], checked: int, epoch: int, steps: int, lr: float) -> int:
-    """Raise a ValueError naming the first step (and replica) whose loss is not finite among ``losses[checked:]``
-    (one host sync); return how many losses are checked now."""
+    """Raise a ValueError naming the first step (and replica) among ``losses[checked:]`` whose loss is not finite
+    or has risen above the epoch's first loss L by more than DIVERGENCE_FACTOR (|L| + 1) (one host sync); return
+    how many losses are checked now."""
     if checked == len(losses):
         return checked
     recent = torch.stack(losses[checked:]).reshape(len(losses) - checked, -1)  # (steps, R or 1)
-    finite = torch.isfinite(recent)
-    if not bool(finite.all()):
-        step, replica = ((~finite).nonzero()[0]).tolist()
+    first = losses[0].reshape(-1)
+    sane = torch.isfinite(recent) & (recent - first <= DIVERGENCE_FACTOR * (first.abs() + 1))
+    if not bool(sane.all()):
+        step, replica = ((~sane).nonzero()[0]).tolist()
         which = f" of replica {replica}" if recent.shape[1] > 1 else ""
         raise ValueError(
-            f"the loss{which} is {float(recent[step, replica])} at epoch {epoch + 1}, step {checked + step + 1} of "
-            f"{steps}: training diverged. Lower the learning rate (lr={lr:g}; try {lr / 10:g}), or check the data "
-            "and the likelihood (e.g. a learned variance needs min_log_var). The model holds the parameters of at "
-            f"most {CHECK_EVERY} steps later; a checkpoint holds the last completed epoch."
+            f"the loss{which} is {float(recent[step, replica]):.4g} at epoch {epoch + 1}, step {checked + step + 1} "
+            f"of {steps}: training diverged (the epoch's first loss: {float(first[replica]):.4g}). Lower the learning "
+            f"rate (lr={lr:g}; try {lr / 10:g}), or check the data and the likelihood (e.g. a learned variance "
+            f"needs min_log_var). The model holds the parameters of at most {CHECK_EVERY} steps later; a checkpoint "
+            "holds the last completed epoch."
         )
     return len(losses)
 

@@ -33,9 +33,11 @@ class DeepScale:
     stl_grad_repeats: independent gradient draws per estimator when that chapter measures the variance of the
         encoder gradient during training.
     diffusion_mc_draws: draws of the forward chain in the diffusion chapter's Monte Carlo check of the bound.
-    diffusion_train_steps: Adam steps of each 2-D noise-predictor run in the diffusion chapter (two runs).
+    diffusion_train_epochs: epochs (passes over 20,000 points, batch 256) of each 2-D noise-network run in the
+        diffusion chapter (two runs).
     diffusion_eval_points: test points on which each 2-D bound is evaluated over all T terms.
-    diffusion_image_steps: Adam steps of the noise predictor on the 8 x 8 digits.
+    diffusion_image_epochs: epochs (passes over 10 dequantized copies of the 8 x 8 training digits, batch 128) of
+        the noise network on the digits (``diffusion_seeds`` runs, stacked).
     diffusion_image_eval: test digits on which the diffusion bound (all T terms) and the VAE bound are evaluated.
     diffusion_vae_epochs: epochs of the VAE trained on the same dequantized digits for comparison.
     diffusion_seeds: independent seeds of both digit models (the diffusion-vs-VAE verdict uses their spread).
@@ -70,9 +72,9 @@ class DeepScale:
     dataset: str = "auto"
     vae_latent_dims: tuple[int, ...] = (2, 10, 20)
     diffusion_mc_draws: int = 20_000
-    diffusion_train_steps: int = 4_000
+    diffusion_train_epochs: int = 50
     diffusion_eval_points: int = 500
-    diffusion_image_steps: int = 6_000
+    diffusion_image_epochs: int = 50
     diffusion_image_eval: int = 200
     diffusion_vae_epochs: int = 50
     diffusion_seeds: int = 3
@@ -104,9 +106,9 @@ SCALES = {
         stl_grad_repeats=10,
         stl_seeds=2,
         diffusion_mc_draws=2_000,
-        diffusion_train_steps=1_000,
+        diffusion_train_epochs=12,
         diffusion_eval_points=100,
-        diffusion_image_steps=300,
+        diffusion_image_epochs=3,
         diffusion_image_eval=30,
         diffusion_vae_epochs=5,
         discrete_repeats=300,
@@ -133,9 +135,9 @@ SCALES = {
         stl_grad_repeats=20,
         stl_seeds=3,
         diffusion_mc_draws=20_000,
-        diffusion_train_steps=4_000,
+        diffusion_train_epochs=50,
         diffusion_eval_points=500,
-        diffusion_image_steps=6_000,
+        diffusion_image_epochs=50,
         diffusion_image_eval=200,
         diffusion_vae_epochs=50,
         discrete_repeats=2_000,
@@ -162,9 +164,9 @@ SCALES = {
         stl_grad_repeats=100,
         stl_seeds=5,
         diffusion_mc_draws=100_000,
-        diffusion_train_steps=50_000,
+        diffusion_train_epochs=640,
         diffusion_eval_points=2_000,
-        diffusion_image_steps=100_000,
+        diffusion_image_epochs=900,
         diffusion_image_eval=360,
         diffusion_vae_epochs=500,
         discrete_repeats=10_000,

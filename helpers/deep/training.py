@@ -12,8 +12,10 @@ replicated model draws exactly what a single model trained with that generator d
 are R single runs computed at once (tests/deep/test_engine.py). The generators' states are checkpointed with the
 model and the optimizer, so a run stopped after any completed epoch and resumed with ``train(..., checkpoint=path)``
 reproduces the uninterrupted run bit for bit (same device, same thread count); a resume under other settings is
-refused naming the field. The loss is checked for finiteness every ``CHECK_EVERY`` steps and before each epoch is
-recorded, so no checkpoint holds a diverged epoch.
+refused naming the field. The loss is checked every ``CHECK_EVERY`` steps and before each epoch is recorded, so no
+checkpoint holds a diverged epoch: it has diverged when it is not finite, or when it has risen above its epoch's
+first loss L by more than ``DIVERGENCE_FACTOR`` (|L| + 1) (a learning rate far too high drives the loss of a smooth
+network such as the diffusion noise MLP to 1e20-1e30 without overflowing).
 
 Usage::
 

@@ -9,6 +9,7 @@ and no layer imports it.
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,12 +116,32 @@ TESTED_WITH = {
 
 @pytest.mark.parametrize("layer", ["common", "models", *PARTS, "check"])
 def test_tests_mirror_the_package(layer):
+    """Module m of helpers/<layer>/ has tests/<layer>/test_m.py; module m of a subpackage helpers/<layer>/<pkg>/ (a
+    concept split into modules, e.g. deep/diffusion/) has tests/<layer>/test_<pkg>_m.py, and the subpackage itself
+    (its namespace) tests/<layer>/test_<pkg>.py (flat files: test modules of one basename would collide)."""
     modules = {p.stem for p in (HELPERS / layer).glob("*.py")} - {"__init__"}
     if layer == "common":
         modules -= {"scales"}
+    for package in sorted(p.parent for p in (HELPERS / layer).glob("*/__init__.py")):
+        modules.add(package.name)
+        modules |= {f"{package.name}_{p.stem}" for p in package.glob("*.py") if p.stem != "__init__"}
     for module in sorted(modules):
         name = TESTED_WITH[layer].get(module, module)
         assert (ROOT / "tests" / layer / f"test_{name}.py").is_file(), f"helpers/{layer}/{module}.py has no tests"
+
+
+def test_a_subpackage_module_without_tests_is_caught(tmp_path, monkeypatch):
+    """The rule can fail: a module planted in a subpackage of deep/ needs its own test file."""
+    import shutil
+
+    copy = tmp_path / "root"
+    shutil.copytree(HELPERS, copy / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tests", copy / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "helpers" / "deep" / "diffusion" / "planted.py").write_text("")
+    monkeypatch.setattr(sys.modules[__name__], "HELPERS", copy / "helpers")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", copy)
+    with pytest.raises(AssertionError, match="diffusion_planted"):
+        test_tests_mirror_the_package("deep")
 
 
 # ------------------------------------------------------------------------------- inside a part: no cycle, no privates

@@ -10,6 +10,7 @@ few unusual but meaningful inputs (numpy, float64 images, int tensors) must give
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -844,10 +845,13 @@ OPT = DF.gaussian_optimal_eps(torch.zeros(2), torch.ones(2), SCH)
 ZERO_EPS = lambda xt, t: torch.zeros_like(xt)  # noqa: E731
 
 DIFFUSION_BAD = [
-    ("diffusion.Schedule", "a beta of 0", lambda: DF.Schedule(torch.tensor([0.0, 0.1])), ValueError, "betas"),
-    ("diffusion.Schedule", "from_alpha_bar increasing", lambda: DF.Schedule.from_alpha_bar(torch.tensor([0.5, 0.9])),
-     ValueError, "alpha_bar"),
-    ("diffusion.Schedule", "betas a str", lambda: DF.Schedule("0.1"), TypeError, "betas"),
+    ("diffusion.Schedule", "betas (the old API)", lambda: DF.Schedule(torch.tensor([0.1, 0.2])), TypeError,
+     "LinearSchedule"),
+    ("diffusion.LinearSchedule", "beta_1 0", lambda: DF.LinearSchedule(10, 0.0), ValueError, "beta_1"),
+    ("diffusion.LinearSchedule", "beta_T a str", lambda: DF.LinearSchedule(10, 1e-4, "0.1"), ValueError, "beta_T"),
+    ("diffusion.LogSNRSchedule", "gamma_min above gamma_max", lambda: DF.LogSNRSchedule(10, 5.0, -5.0), ValueError,
+     "gamma_min"),
+    ("diffusion.LogSNRSchedule", "num_steps 2", lambda: DF.LogSNRSchedule(2), ValueError, "num_steps"),
     ("diffusion.linear_betas", "num_steps 1", lambda: DF.linear_betas(1), ValueError, "num_steps"),
     ("diffusion.linear_betas", "beta_T 2", lambda: DF.linear_betas(10, 1e-4, 2.0), ValueError, "beta_T"),
     ("diffusion.linear_schedule", "beta_1 NaN", lambda: DF.linear_schedule(10, NAN), ValueError, "beta_1"),
@@ -931,14 +935,17 @@ DIFFUSION_BAD = [
      ValueError, r"\bx\b"),
     ("diffusion.NoiseMLP", "dim 0", lambda: DF.NoiseMLP(0, 10), ValueError, "dim"),
     ("diffusion.NoiseMLP", "generator int", lambda: DF.NoiseMLP(2, 10, generator=0), TypeError, "generator"),
-    ("diffusion.train_noise_model", "lr -1", lambda: DF.train_noise_model(DF.NoiseMLP(2, 10, hidden=4), X0.float(),
-     SCH, steps=1, lr=-1.0), ValueError, r"\blr\b"),
-    ("diffusion.train_noise_model", "x_train a list", lambda: DF.train_noise_model(DF.NoiseMLP(2, 10, hidden=4),
-     X0.tolist(), SCH, steps=1), TypeError, "x_train"),
-    ("diffusion.train_noise_model", "model a function", lambda: DF.train_noise_model(ZERO_EPS, X0, SCH, steps=1),
-     TypeError, "model"),
-    ("diffusion.train_noise_model", "steps 0", lambda: DF.train_noise_model(DF.NoiseMLP(2, 10), X0, SCH, steps=0),
-     ValueError, "steps"),
+    ("diffusion.NoiseMLP", "check_input of 3 columns", lambda: DF.NoiseMLP(2, 10).check_input(torch.zeros(4, 3),
+     "x_train"), ValueError, "x_train"),
+    ("diffusion.NoiseMLP", "check_input of integers", lambda: DF.NoiseMLP(2, 10).check_input(torch.zeros(4, 2,
+     dtype=torch.long)), ValueError, r"\bx\b"),
+    ("diffusion.SimpleLoss", "schedule a tensor", lambda: DF.SimpleLoss(SCH.betas), TypeError, "schedule"),
+    ("diffusion.SimpleLoss", "a VAE", lambda: DF.SimpleLoss(SCH)(deep.VAE(2, (4,), 1), X0), TypeError, "model"),
+    ("diffusion.SimpleLoss", "a network of another T", lambda: DF.SimpleLoss(SCH)(DF.NoiseMLP(2, 20), X0),
+     ValueError, "num_steps"),
+    ("diffusion.DiffusionELBO", "variance unknown", lambda: DF.DiffusionELBO(SCH, "learned"), ValueError, "variance"),
+    ("diffusion.DiffusionELBO", "x NaN", lambda: DF.DiffusionELBO(SCH)(DF.NoiseMLP(2, 10), X0 * NAN), ValueError,
+     r"\bx\b"),
     ("diffusion.sample", "num 0", lambda: DF.sample(ZERO_EPS, SCH, 0, 2), ValueError, "num"),
     ("diffusion.sample", "eps_model None", lambda: DF.sample(None, SCH, 3, 2), TypeError, "eps_model"),
     ("diffusion.sample", "dtype a str", lambda: DF.sample(ZERO_EPS, SCH, 3, 2, dtype="float32"), TypeError, "dtype"),
@@ -1103,12 +1110,12 @@ def test_every_public_name_is_probed():
 
 
 def _diffusion_public_names() -> set[str]:
-    """The public functions and classes defined in helpers.deep.diffusion (exported only as the module)."""
+    """The public functions and classes of the package helpers.deep.diffusion (exported only as the package)."""
     module = deep.diffusion
     return {
         f"diffusion.{n}"
-        for n, obj in vars(module).items()
-        if not n.startswith("_") and callable(obj) and getattr(obj, "__module__", None) == module.__name__
+        for n in module.__all__
+        if inspect.isfunction(getattr(module, n)) or inspect.isclass(getattr(module, n))
     }
 
 
