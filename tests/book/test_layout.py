@@ -110,7 +110,9 @@ TESTED_WITH = {
               "diffusion": "deep"},
     "deep": {"evaluation": "vae", "objectives": "vae", "_kernels": "vae", "checkpoints": "training",
              "networks": "training", "loop": "training", "optimizers": "training", "history": "training",
-             "schedules": "training", "scales": "training"},
+             "schedules": "training", "scales": "training",
+             **{f"reference_{m}": "reference" for m in ("catalogue", "files", "loading", "metrics", "trainer",
+                                                          "__main__")}},
 }  # fmt: skip
 
 
