@@ -158,7 +158,8 @@ RAW_MYST = re.compile(
 #: what KaTeX (JupyterLab-MyST) or MathJax (JupyterLab without it) print for a formula they cannot typeset
 MATH_ERROR = re.compile(r"Undefined control sequence|KaTeX parse error|ParseError|Math input error")
 #: what the page holds: the notebook's markdown as rendered text, its typeset formulas (TeX source from KaTeX's
-#: MathML annotation), error nodes of KaTeX, MathJax and MyST, the proof and exercise blocks and the dropdowns
+#: MathML annotation), error nodes of KaTeX, MathJax and MyST (JupyterLab-MyST shows a formula it cannot typeset as
+#: its TeX source with the error in a title attribute), the proof and exercise blocks and the dropdowns
 RENDERED = """() => {
     const notebook = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
     const cells = Array.from(notebook.querySelectorAll('.jp-MarkdownCell'));
@@ -170,7 +171,8 @@ RENDERED = """() => {
         tex: Array.from(notebook.querySelectorAll('.katex annotation[encoding="application/x-tex"], '
                                                    + 'mjx-container [data-latex]'))
                   .map(a => a.textContent || a.getAttribute('data-latex')),
-        errors: Array.from(notebook.querySelectorAll('.text-myst-error, .katex-error, merror, mjx-merror'))
+        errors: Array.from(notebook.querySelectorAll('.text-myst-error, .katex-error, merror, mjx-merror, [title]'))
+                     .filter(e => !e.hasAttribute('title') || /control seq|KaTeX|ParseError|Math input/.test(e.title))
                      .map(e => (e.getAttribute('title') || e.textContent).slice(0, 200)),
         blocks: Array.from(notebook.querySelectorAll('.jp-MarkdownCell aside, .jp-MarkdownCell details'))
                      .map(e => e.innerText.trim().split('\\n')[0].slice(0, 80)),
