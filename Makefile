@@ -18,7 +18,7 @@ MATHJAX_VERSION := 3.2.2
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: help book test lab lint unit notebooks test-build site-check bench reference reference-status lock browser-deps datasets clean
+.PHONY: help book test lab lint unit notebooks test-build site-check bench reference reference-status lock notebook-headers browser-deps datasets clean
 # the targets of `make test` run in the order they are listed, also under `make -j`
 .NOTPARALLEL:
 
@@ -39,6 +39,7 @@ help:
 	@echo "                     TARGET=passes to train beyond the catalogue, ROUND_ROBIN=1 for a few passes each in turn)"
 	@echo "  make reference-status  what the reference runs hold and what is left, and their size against the cap"
 	@echo "  make lock          rewrite constraints.txt after a pin in pyproject.toml changes"
+	@echo "  make notebook-headers  rewrite each notebook's macros cell and Colab guard (_config.yml, pyproject.toml)"
 	@echo "  make datasets      install Debian's Fashion-MNIST when apt-get is available"
 	@echo "  make browser-deps  install Chromium and its driver for the browser check"
 	@echo "  make clean         remove the built site and the caches (the next build executes every notebook)"
@@ -82,14 +83,25 @@ datasets:
 	@test -f $(FASHION_MNIST_DIR)/t10k-images-idx3-ubyte.gz || \
 	  echo "note: Fashion-MNIST is not installed (no apt-get); the deep-model chapters use scikit-learn's 8x8 digits"
 
-# The lock is resolved in a clean, throw-away venv, so that nothing installed by hand in .venv leaks into it.
+# The lock is resolved in a clean, throw-away venv, so that nothing installed by hand in .venv leaks into it. The
+# package's own dependencies are ranges in pyproject.toml (so that it installs beside Colab's torch): the lock keeps
+# the versions it has for them (edit their lines in constraints.txt to move one, e.g. torch), and resolves the rest
+# afresh from pyproject's pins.
+LOCK_KEEP = import re, tomllib; names = {re.split(r"[<>=!~;\s\[]", d)[0].lower().replace("_", "-") for d in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]}; print("".join(line for line in open("constraints.txt") if line.split("==")[0].lower().replace("_", "-") in names), end="")
 lock:
 	rm -rf .cache/lock-venv && $(PYTHON_BOOTSTRAP) -m venv .cache/lock-venv
-	.cache/lock-venv/bin/python -m pip install --disable-pip-version-check -q -e ".[book,test]"
+	$(PYTHON_BOOTSTRAP) -c '$(LOCK_KEEP)' > .cache/lock-keep.txt
+	.cache/lock-venv/bin/python -m pip install --disable-pip-version-check -q -c .cache/lock-keep.txt -e ".[book,test]"
 	@{ echo "# Full lock of the environment that 'make book' and 'make test' install (pip install -c constraints.txt)."; \
 	   echo "# Regenerate with: make lock   (after changing a pin in pyproject.toml)"; \
 	   .cache/lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt
-	rm -rf .cache/lock-venv
+	rm -rf .cache/lock-venv .cache/lock-keep.txt
+
+# The first two cells of every chapter notebook, written from one place each (book/_ext/notebook_header.py): the
+# LaTeX macros of book/_config.yml (so that JupyterLab-MyST, Colab and the website typeset them alike) and the
+# Colab guard's `%pip install` line for pyproject.toml's [project.urls] Repository. Run it after changing either.
+notebook-headers: $(STAMP)
+	$(BIN)/python book/_ext/notebook_header.py
 
 # ---------------------------------------------------------------------------------------------- the book
 # jupyter-cache keys on the notebook's code only, and Sphinx re-reads only changed sources: when the scale, the

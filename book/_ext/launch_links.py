@@ -16,8 +16,9 @@ link), ``BOOK_BINDERHUB_URL`` replaces ``https://mybinder.org``.
 site (``make test-build`` builds one with an example URL for the browser check) reuses the executed notebooks
 instead of running them again.
 
-The website's downloadable copy of each notebook (``_sources/<part>/<chapter>.ipynb``) gets the repository filled
-into its hidden Colab guard cell (``COURSE_REPOSITORY = ""``), so its message gives the exact ``pip install`` line.
+The website's downloadable copy of each notebook (``_sources/<part>/<chapter>.ipynb``) gets the build's repository
+in its hidden Colab guard cell (``COURSE_REPOSITORY = "..."``; the committed notebooks carry pyproject.toml's
+``[project.urls] Repository``, see ``notebook_header.py``), so a fork's site gives the fork's ``pip install`` line.
 
 What was used is written to ``<build>/launch.json`` (next to ``html/``), which ``tests/book/test_site.py`` reads.
 """
@@ -118,16 +119,17 @@ def _configure(app, config) -> None:
     record.write_text(json.dumps({"repository": repo, "launch_buttons": options.get("launch_buttons")}, indent=1))
 
 
-#: the hidden first code cell of every chapter, as it is stored in the .ipynb JSON
-GUARD_SETTING = 'COURSE_REPOSITORY = \\"\\"'
-PLACEHOLDER = "https://github.com/<owner>/<repo>"
+#: the Colab guard's repository setting and its commented pip line, as they are stored in the .ipynb JSON
+GUARD_SETTING = re.compile(r'COURSE_REPOSITORY = \\"[^"\\]*\\"')
+GUARD_LINE = re.compile(r'(%pip install \\"vi-gradients-course @ git\+)[^"\\{]+(\\")')
 
 
 def fill_guard(text: str, url: str) -> str:
     """The notebook JSON ``text`` with the Colab guard's repository set to ``url`` (unchanged without a guard)."""
-    if GUARD_SETTING not in text:
+    if not GUARD_SETTING.search(text):
         return text
-    return text.replace(GUARD_SETTING, f'COURSE_REPOSITORY = \\"{url}\\"', 1).replace(PLACEHOLDER, url)
+    text = GUARD_SETTING.sub(lambda _: f'COURSE_REPOSITORY = \\"{url}\\"', text, count=1)
+    return GUARD_LINE.sub(lambda m: f"{m[1]}{url}{m[2]}", text)
 
 
 def _fill_downloads(app, exception) -> None:

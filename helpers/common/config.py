@@ -8,7 +8,9 @@ notebook calls it once, in its imports-and-seed cell::
 
 The scale is read from the environment variable ``BOOK_SCALE`` (``quick`` | ``standard`` | ``full``):
 ``make test`` runs the notebooks at ``quick``, ``make book`` at ``standard``, and ``full`` reproduces
-paper-scale experiments (a GPU is advised for the deep-model chapters).
+paper-scale experiments (a GPU is advised for the deep-model chapters). Without ``BOOK_SCALE`` the scale is
+``standard``, except in Google Colab (:func:`in_colab`), where it is ``quick``: a free Colab runtime runs a deep
+chapter at ``standard`` for about twenty minutes on its CPU. :func:`setup` then says so, and how to change it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import numbers
 import os
 import random
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -26,6 +29,10 @@ from helpers.common.validation import check_device
 
 ENV_VAR = "BOOK_SCALE"
 DEFAULT_SCALE = "standard"
+#: the scale without BOOK_SCALE in Google Colab: what a free runtime runs in minutes
+COLAB_SCALE = "quick"
+#: set in every Colab runtime (e.g. "release-colab_20250107-060112_RC00"), before any module is imported
+COLAB_ENV_VAR = "COLAB_RELEASE_TAG"
 #: The presets, from smallest to largest: ``quick`` for ``make test``, ``standard`` for the website, ``full`` for
 #: paper-scale runs.
 SCALE_NAMES = ("quick", "standard", "full")
@@ -75,13 +82,23 @@ class Scale:
         return [*super().__dir__(), *self.parts]
 
 
+def in_colab() -> bool:
+    """True in a Google Colab runtime: its module ``google.colab`` is imported, or ``$COLAB_RELEASE_TAG`` is set."""
+    return "google.colab" in sys.modules or bool(os.environ.get(COLAB_ENV_VAR, "").strip())
+
+
+def default_scale() -> str:
+    """The scale without ``$BOOK_SCALE``: ``quick`` in Google Colab (:func:`in_colab`), else ``standard``."""
+    return COLAB_SCALE if in_colab() else DEFAULT_SCALE
+
+
 def get_scale(name: str | None = None) -> Scale:
-    """Return the scale preset ``name``, or the one named by ``$BOOK_SCALE`` (default ``standard``).
+    """Return the scale preset ``name``, or the one named by ``$BOOK_SCALE``, or :func:`default_scale`.
 
     Raises:
         ValueError: if the name is not one of ``quick``, ``standard``, ``full``.
     """
-    chosen = name if name is not None else os.environ.get(ENV_VAR, DEFAULT_SCALE)
+    chosen = name if name is not None else os.environ.get(ENV_VAR, default_scale())
     key = chosen.strip().lower() if isinstance(chosen, str) else chosen
     if key not in SCALE_NAMES:
         raise ValueError(
@@ -116,10 +133,12 @@ def setup(seed: int = 0, *, scale: str | None = None, device: str | None = None)
 
     Seeds Python's ``random``, NumPy's legacy global generator and PyTorch (CPU and CUDA); sets PyTorch's
     print precision (5 digits) and the course's matplotlib style (:func:`helpers.common.plotting.use_course_style`).
+    In Google Colab without ``$BOOK_SCALE`` it prints that the scale is ``quick`` and how to change it.
 
     Args:
         seed: the seed for every generator.
-        scale: overrides ``$BOOK_SCALE`` (``quick`` | ``standard`` | ``full``).
+        scale: overrides ``$BOOK_SCALE`` (``quick`` | ``standard`` | ``full``; without either: ``standard``, or
+            ``quick`` in Google Colab).
         device: overrides the device choice (``"cpu"`` or ``"cuda"``).
 
     Returns:
@@ -131,6 +150,12 @@ def setup(seed: int = 0, *, scale: str | None = None, device: str | None = None)
     seed = int(seed)
     chosen_scale = get_scale(scale)
     chosen_device = get_device(device)
+    if scale is None and ENV_VAR not in os.environ and in_colab():
+        print(
+            f"Colab: scale {COLAB_SCALE!r}, sized for a free runtime (minutes per chapter; the website uses "
+            f"'{DEFAULT_SCALE}'). To change it, run `%env {ENV_VAR}={DEFAULT_SCALE}` (or 'full', with a GPU) and "
+            "run this cell again."
+        )
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 - seeds the legacy global generator a reader may call
     torch.manual_seed(seed)  # also seeds every CUDA device

@@ -13,7 +13,10 @@ Where the data come from (the policy, in order):
   read with NumPy (no torchvision needed).
 * **Downloads only when asked** (``download=True``): torchvision then fetches MNIST or Fashion-MNIST into
   ``<root>``. Downloads are opt-in so that an offline machine never waits on the network; a failed download raises
-  :class:`DatasetNotAvailableError` at once (a 10 s socket timeout bounds each connection attempt).
+  :class:`DatasetNotAvailableError` at once (a 10 s socket timeout bounds each connection attempt). The one
+  exception is Google Colab (``helpers.common.config.in_colab``), which has the network and no local data: there
+  ``"auto"`` downloads Fashion-MNIST instead of falling back to the digits (and falls back, saying why, when the
+  download fails).
 * scikit-learn's bundled 8 x 8 **digits** always work offline.
 
 ``name="auto"`` takes MNIST when its files are there, else Fashion-MNIST, else the digits, and prints which one it
@@ -42,6 +45,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from helpers.common.config import in_colab
 from helpers.common.validation import (
     check_choice,
     check_count,
@@ -180,6 +184,17 @@ def _raw_digits(split: str) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
+@functools.lru_cache(maxsize=4)
+def _colab_auto(root: Path) -> str:
+    """In Google Colab, ``"auto"`` without local files: Fashion-MNIST by download, else (once) the digits."""
+    try:
+        _download("fashion-mnist", root)
+    except DatasetNotAvailableError as error:
+        print(f"helpers.load_images('auto'): Fashion-MNIST could not be downloaded in Colab ({error.__cause__})")
+        return "digits"
+    return "fashion-mnist"
+
+
 def available_datasets(root: str | Path | None = None) -> list[str]:
     """The data sets :func:`load_images` can load now without a download, in ``"auto"``'s order of preference."""
     base = data_root(root)
@@ -200,8 +215,8 @@ def load_images(
     Args:
         name: ``"mnist"`` (D = 784), ``"fashion-mnist"`` (D = 784), ``"digits"`` (scikit-learn's 8 x 8 digits,
             D = 64, pixel values /16; a fixed split: 1,437 training and 360 test images, see
-            ``DIGITS_TEST_SIZE``), or ``"auto"``: MNIST if its files are there, else Fashion-MNIST, else digits;
-            prints which one it used.
+            ``DIGITS_TEST_SIZE``), or ``"auto"``: MNIST if its files are there, else Fashion-MNIST, else digits
+            (in Google Colab: Fashion-MNIST by download before the digits); prints which one it used.
         split: ``"train"`` (60,000 images for MNIST and Fashion-MNIST) or ``"test"`` (10,000).
         root: the local data directory (default ``$VI_COURSE_DATA``, else ``<repo>/data``); see the module
             docstring for the layouts searched.
@@ -224,6 +239,8 @@ def load_images(
     base = data_root(root)
     if key == "auto":
         key = available_datasets(base)[0]
+        if key == "digits" and in_colab():
+            key = _colab_auto(base)
         print(f"helpers.load_images('auto'): using {key} ({split})")
     if key == "digits":
         images, labels = _raw_digits(split)

@@ -1,10 +1,11 @@
-"""binder/ (what Binder's repo2docker reads instead of the repository root) agrees with pyproject.toml.
+"""binder/ (what Binder's repo2docker reads instead of the repository root) agrees with pyproject.toml and the lock.
 
-Checked here, offline: the same pins, torch and torchvision as CPU-only wheels from the PyTorch CPU index, the
-lock as constraints, Python 3.11, the course package and its named kernel installed by postBuild, BOOK_SCALE=quick
-by default, and the deep chapters' data falling back to scikit-learn's digits on a machine without Debian's
-Fashion-MNIST (Binder has no apt here). Not checked (no network in CI): that download.pytorch.org serves these
-wheels and that mybinder.org builds the image.
+Checked here, offline: the lock's versions of the package's dependencies (pyproject.toml gives ranges), torch and
+torchvision as CPU-only wheels from the PyTorch CPU index, JupyterLab with JupyterLab-MyST (the chapters' MyST
+rendered) at pyproject's pins, the lock as constraints, Python 3.11, the course package and its named kernel
+installed by postBuild, BOOK_SCALE=quick by default, and the deep chapters' data falling back to scikit-learn's
+digits on a machine without Debian's Fashion-MNIST (Binder has no apt here). Not checked (no network in CI): that
+download.pytorch.org serves these wheels and that mybinder.org builds the image.
 """
 
 from __future__ import annotations
@@ -32,10 +33,17 @@ def _pins(lines) -> dict[str, str]:
     return pins
 
 
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~;\s\[]", requirement, maxsplit=1)[0].lower()
+
+
 REQUIREMENTS = (BINDER / "requirements.txt").read_text().splitlines()
 BINDER_PINS = _pins(REQUIREMENTS)
-RUNTIME = _pins(PYPROJECT["project"]["dependencies"])
+LOCK = {name.replace("_", "-"): v for name, v in _pins((ROOT / "constraints.txt").read_text().splitlines()).items()}
+#: the package's dependencies (ranges in pyproject.toml) at the lock's versions
+RUNTIME = {_name(r): LOCK[_name(r)] for r in PYPROJECT["project"]["dependencies"]}
 BOOK = _pins(PYPROJECT["project"]["optional-dependencies"]["book"])
+LAB = ("jupyterlab", "jupyterlab-myst", "ipykernel")  # the notebook server, its MyST renderer, the kernel
 
 
 def test_torch_and_torchvision_are_the_pinned_versions_as_cpu_wheels_from_the_cpu_index():
@@ -45,26 +53,27 @@ def test_torch_and_torchvision_are_the_pinned_versions_as_cpu_wheels_from_the_cp
     assert ["--extra-index-url", CPU_INDEX] in options  # +cpu local versions exist only on that index
 
 
-def test_every_other_runtime_pin_and_the_kernel_packages_agree_with_pyproject():
+def test_every_other_dependency_is_locked_and_the_lab_packages_agree_with_pyproject():
     for name, version in RUNTIME.items():
         if name not in ("torch", "torchvision"):
             assert BINDER_PINS.get(name) == version, f"binder/requirements.txt: {name} is not pinned to {version}"
-    for name in ("jupyterlab", "ipykernel"):
+    for name in LAB:
         assert BINDER_PINS.get(name) == BOOK[name], name
-    assert set(BINDER_PINS) == set(RUNTIME) | {"jupyterlab", "ipykernel"}, "binder pins a package pyproject does not"
+    assert set(BINDER_PINS) == set(RUNTIME) | set(LAB), "binder pins a package pyproject does not"
 
 
 def test_the_lock_is_used_as_constraints_and_resolves_from_the_binder_folder():
     assert "-c ../constraints.txt" in REQUIREMENTS
     assert (BINDER / ".." / "constraints.txt").resolve().is_file()
-    locked = _pins((ROOT / "constraints.txt").read_text().splitlines())
-    for name in ("torch", "torchvision", *RUNTIME):  # a +cpu local version satisfies the lock's ==X.Y.Z
-        assert locked[name] == RUNTIME[name], name
+    for name in (*RUNTIME, *LAB):  # a +cpu local version satisfies the lock's ==X.Y.Z
+        assert BINDER_PINS[name].removesuffix("+cpu") == LOCK[name], name
 
 
-def test_python_version_matches_requires_python():
-    assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"
-    assert PYPROJECT["project"]["requires-python"] == ">=3.11,<3.12"
+def test_python_version_is_the_lock_s_and_within_requires_python():
+    from packaging.specifiers import SpecifierSet
+
+    assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"  # the lock is resolved on 3.11 (make lock)
+    assert SpecifierSet(PYPROJECT["project"]["requires-python"]).contains("3.11")
 
 
 def test_post_build_installs_the_course_and_its_named_kernel():

@@ -1,4 +1,4 @@
-"""The set-up files agree: pyproject's pins, environment.yml, the lock, the Makefile, the README and CI."""
+"""The set-up files agree: pyproject's ranges and pins, environment.yml, the lock, the Makefile, the README and CI."""
 
 from __future__ import annotations
 
@@ -6,18 +6,38 @@ import re
 import tomllib
 
 from _shared import ROOT
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _lock() -> dict[str, str]:
+    lock = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            lock[_name(name)] = version.strip()
+    return lock
+
+
+def _runtime() -> dict[str, Requirement]:
+    """The package's own dependencies: compatible ranges (pip keeps a torch that is already there, e.g. Colab's)."""
+    return {_name(r.name): r for r in map(Requirement, PROJECT["dependencies"])}
 
 
 def _pyproject_pins() -> dict[str, str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    requirements = list(project["dependencies"])
-    for group in project["optional-dependencies"].values():
-        requirements += group
+    """The book's and the tests' tools: exact pins."""
     pins = {}
-    for requirement in requirements:
-        name, _, version = requirement.partition("==")
-        assert version, f"{requirement!r} in pyproject.toml is not pinned with =="
-        pins[name.strip().lower()] = version.strip()
+    for group in PROJECT["optional-dependencies"].values():
+        for requirement in group:
+            name, _, version = requirement.partition("==")
+            assert version, f"{requirement!r} in pyproject.toml's extras is not pinned with =="
+            pins[_name(name.strip())] = version.strip()
     return pins
 
 
@@ -30,27 +50,41 @@ def _environment_yml_pins() -> dict[str, str]:
             continue
         if in_pip and stripped.startswith("- ") and "==" in stripped:
             name, version = stripped[2:].split("==")
-            pins[name.strip().lower()] = version.strip()
+            pins[_name(name.strip())] = version.strip()
     return pins
 
 
-def test_environment_yml_lists_the_same_pins_as_pyproject():
-    assert _environment_yml_pins() == _pyproject_pins()
+def test_the_package_requires_ranges_and_pythons_from_the_lock_s_to_colab_s():
+    runtime = _runtime()
+    assert set(runtime) >= {"torch", "torchvision", "numpy", "scipy", "matplotlib", "scikit-learn", "tqdm"}
+    for requirement in runtime.values():
+        assert not any(spec.operator in ("==", "===") for spec in requirement.specifier), (
+            f"{requirement} pins: the package's dependencies are ranges (the exact versions are constraints.txt's)"
+        )
+        assert any(spec.operator == ">=" for spec in requirement.specifier), f"{requirement} needs a lower bound"
+    pythons = SpecifierSet(PROJECT["requires-python"])
+    for version in ("3.11", "3.12", "3.13"):  # the lock's (make, CI, Binder) and Colab's current runtimes
+        assert pythons.contains(version), f"requires-python {pythons} excludes Python {version}"
+
+
+def test_environment_yml_lists_the_pins_and_the_locked_dependencies():
+    lock = _lock()
+    expected = {**_pyproject_pins(), **{name: lock[name] for name in _runtime()}}
+    assert _environment_yml_pins() == expected
 
 
 def test_environment_yml_installs_the_package_itself():
     assert re.search(r"^\s*- -e \.\s*$", (ROOT / "environment.yml").read_text(), re.MULTILINE)
 
 
-def test_the_lock_agrees_with_every_pin():
-    lock = {}
-    for line in (ROOT / "constraints.txt").read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, version = line.split("==")
-            lock[name.strip().lower().replace("_", "-")] = version.strip()
+def test_the_lock_agrees_with_every_pin_and_range():
+    lock = _lock()
     for name, version in _pyproject_pins().items():
-        assert lock.get(name.replace("_", "-")) == version, (
-            f"constraints.txt pins {name} to {lock.get(name)}, pyproject to {version}"
+        assert lock.get(name) == version, f"constraints.txt pins {name} to {lock.get(name)}, pyproject to {version}"
+    for name, requirement in _runtime().items():
+        assert name in lock, f"constraints.txt does not lock {name}: run make lock"
+        assert requirement.specifier.contains(lock[name], prereleases=True), (
+            f"constraints.txt's {name}=={lock[name]} is outside pyproject.toml's range {requirement}"
         )
 
 

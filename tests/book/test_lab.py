@@ -1,17 +1,28 @@
 """A student's JupyterLab, tested in a real browser (``make site-check`` runs it with the other browser checks).
 
 Starts ``make lab`` on a free port with its own token and a temporary home (HOME, JUPYTER_CONFIG_DIR,
-JUPYTER_DATA_DIR, JUPYTER_RUNTIME_DIR, JupyterLab's settings and workspaces), opens one short chapter in headless
-Chromium, runs all cells through the UI (menu Run > Run All Cells) at BOOK_SCALE=quick and checks: the kernel is
-the course's named kernel "VI course", every code cell ran and none shows an error, the figures render, and the
-kernel imported ``helpers`` from this checkout. The server is shut down in a ``finally`` and the test fails if any
-of its processes (server or kernel) is left; the notebook file is never saved (autosave off; checked).
+JUPYTER_DATA_DIR, JUPYTER_RUNTIME_DIR, JupyterLab's settings and workspaces) and opens one short chapter in
+headless Chromium. Two tests:
+
+* the chapter *renders* as the website does (JupyterLab-MyST, ``jupyterlab-myst``): its theorems, proofs and
+  exercises are styled blocks with no raw directive text (no ``:label:``, no fenced ``{prf:...}``), every formula
+  is typeset with no undefined-macro error (the book's macros ``\\E``, ``\\KL``, ``\\R``, ``\\elbo`` come from the
+  notebook's own first cell, ``book/_ext/notebook_header.py``), the roles are resolved, and every solution is a
+  collapsed dropdown that opens on a click;
+* it *runs*: all cells through the UI (menu Run > Run All Cells) at BOOK_SCALE=quick: the kernel is the course's
+  named kernel "VI course", every code cell ran and none shows an error, the figures render, and the kernel
+  imported ``helpers`` from this checkout.
+
+The server is shut down in a ``finally`` and the test fails if any of its processes (server or kernel) is left;
+the notebook file is never saved (autosave off; checked).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -23,6 +34,10 @@ from pathlib import Path
 
 import pytest
 from _shared import BOOK, ROOT
+
+_spec = importlib.util.spec_from_file_location("notebook_header", BOOK / "_ext" / "notebook_header.py")
+notebook_header = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(notebook_header)
 
 pytestmark = pytest.mark.site
 
@@ -126,16 +141,123 @@ def lab(tmp_path):
         assert after == before, f"JupyterLab saved {CHAPTER} (restored it): autosave must be off in the test"
 
 
-def test_a_chapter_runs_in_jupyterlab_with_the_course_kernel(lab):
-    url, token = lab
+def _launch(playwright):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: `make browser-deps` installs it (Debian package chromium)")
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"], headless=True
+    )
+
+
+#: MyST source that must never reach the page as text: directive options and fences, and unresolved roles
+RAW_MYST = re.compile(
+    r"^:(label|class|filter|keyprefix|labelprefix):|`{3,}\{|\{(prf:\w+|exercise-\w+|solution-\w+|bibliography)\}"
+    r"|\{(cite|eq|ref|numref|prf:ref)\}`",
+    re.M,
+)
+#: what KaTeX (JupyterLab-MyST) or MathJax (JupyterLab without it) print for a formula they cannot typeset
+MATH_ERROR = re.compile(r"Undefined control sequence|KaTeX parse error|ParseError|Math input error")
+#: what the page holds: the notebook's markdown as rendered text, its typeset formulas (TeX source from KaTeX's
+#: MathML annotation), error nodes of KaTeX, MathJax and MyST (JupyterLab-MyST shows a formula it cannot typeset as
+#: its TeX source with the error in a title attribute), the proof and exercise blocks and the dropdowns
+RENDERED = """() => {
+    const notebook = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
+    const cells = Array.from(notebook.querySelectorAll('.jp-MarkdownCell'));
+    const visible = e => e.checkVisibility ? e.checkVisibility() : e.offsetParent !== null;
+    return {
+        myst: notebook.querySelectorAll('.jp-MarkdownCell .myst').length,
+        text: cells.map(c => c.querySelector('.jp-MarkdownOutput, .myst')).filter(Boolean)
+                   .map(e => e.innerText).join('\\n\\n'),
+        tex: Array.from(notebook.querySelectorAll('.katex annotation[encoding="application/x-tex"], '
+                                                   + 'mjx-container [data-latex]'))
+                  .map(a => a.textContent || a.getAttribute('data-latex')),
+        errors: Array.from(notebook.querySelectorAll('.text-myst-error, .katex-error, merror, mjx-merror, [title]'))
+                     .filter(e => !e.hasAttribute('title') || /control seq|KaTeX|ParseError|Math input/.test(e.title))
+                     .map(e => (e.getAttribute('title') || e.textContent).slice(0, 200)),
+        blocks: Array.from(notebook.querySelectorAll('.jp-MarkdownCell aside, .jp-MarkdownCell details'))
+                     .map(e => e.innerText.trim().split('\\n')[0].slice(0, 80)),
+        citations: Array.from(notebook.querySelectorAll('.cite-group')).map(e => e.innerText.trim()),
+        solutions: Array.from(notebook.querySelectorAll('details')).map(d => ({
+            summary: (d.querySelector('summary') || {innerText: ''}).innerText.trim(),
+            open: d.open,
+            bodyVisible: Array.from(d.children).filter(c => c.tagName !== 'SUMMARY').some(visible),
+        })),
+    };
+}"""
+
+
+def _myst_sources(path: Path) -> str:
+    """The chapter's own markdown (without the macros cell)."""
+    cells = json.loads(path.read_text())["cells"]
+    own = [c for c in cells if c["cell_type"] == "markdown" and c["id"] != notebook_header.MACROS_CELL_ID]
+    return "\n\n".join("".join(c["source"]) for c in own)
+
+
+def test_a_chapter_renders_its_myst_in_jupyterlab(lab):
+    """Theorems, proofs, exercises and solutions render as blocks, the macros typeset, the solutions collapse."""
+    url, token = lab
+    source = _myst_sources(BOOK / CHAPTER)
+    solutions = len(re.findall(r"\{solution-start\}", source))
+    theorems = re.findall(r"\{prf:(theorem|lemma|proposition)\}", source)
+    book_macros = notebook_header.macros()  # book/_config.yml's: the website's, and the macros cell's
+    macros = [name for name in book_macros if re.search(rf"\\{name}(?![A-Za-z])", source)]
+    assert solutions >= 1 and theorems and macros == list(book_macros), "the chapter lost what this test checks"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"], headless=True
-        )
+        browser = _launch(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.goto(f"{url}/lab/tree/{CHAPTER}?token={token}", wait_until="domcontentloaded")
+            page.wait_for_selector(".jp-Notebook .jp-MarkdownCell h1", timeout=120_000)
+            # rendered when every formula of the source is typeset (or a math error shows)
+            page.wait_for_function(
+                "([n]) => document.querySelectorAll('.jp-Notebook .katex, .jp-Notebook mjx-container').length >= n"
+                " || document.querySelector('.jp-Notebook .text-myst-error, .jp-Notebook .katex-error')",
+                arg=[source.count("$$") // 2],
+                timeout=60_000,
+            )
+            page.wait_for_timeout(1000)
+            state = page.evaluate(RENDERED)
+            page.screenshot(path=str(SHOTS / "lab-myst.png"))
+            assert state["myst"] > 0, "JupyterLab-MyST did not render the markdown: is jupyterlab-myst installed?"
+            raw = sorted({m.group(0) for m in RAW_MYST.finditer(state["text"])})
+            assert not raw, f"raw MyST on the page: {raw}"
+            assert not MATH_ERROR.search(state["text"]), MATH_ERROR.search(state["text"]).group(0)
+            assert "\\def" not in state["text"] and "math:" not in state["text"], "the macros cell shows its source"
+            assert not state["errors"], f"math or MyST errors on the page: {state['errors'][:5]}"
+            for name in macros:  # each macro typeset somewhere (KaTeX refuses an undefined one: no annotation then)
+                assert any(re.search(rf"\\{name}(?![A-Za-z])", tex) for tex in state["tex"]), f"\\{name} not typeset"
+            assert len(state["tex"]) >= source.count("$$") // 2
+            for kind in {t.capitalize() for t in theorems}:
+                assert any(block.startswith(kind) for block in state["blocks"]), (kind, state["blocks"][:10])
+            assert any(block.startswith("Exercise") for block in state["blocks"]), state["blocks"][:10]
+
+            dropdowns = [d for d in state["solutions"] if d["summary"].startswith("Solution to")]
+            assert len(dropdowns) == solutions, state["solutions"]
+            assert not any(d["open"] or d["bodyVisible"] for d in dropdowns), f"a solution shows: {dropdowns}"
+            summary = page.locator(".jp-Notebook details > summary", has_text="Solution to").first
+            summary.scroll_into_view_if_needed()
+            summary.click()  # a student opens the first solution: its body shows
+            page.wait_for_function("() => document.querySelector('.jp-Notebook details').open")
+            opened = page.evaluate(RENDERED)["solutions"][0]
+            assert opened["open"] and opened["bodyVisible"], opened
+            page.screenshot(path=str(SHOTS / "lab-myst-solution.png"))
+            print(
+                f"\n{CHAPTER} in JupyterLab-MyST: {len(state['tex'])} formulas typeset, blocks {state['blocks']}, "
+                f"{len(dropdowns)} collapsed solutions"
+            )
+        finally:
+            browser.close()
+
+
+def test_a_chapter_runs_in_jupyterlab_with_the_course_kernel(lab):
+    url, token = lab
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = _launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             SHOTS.mkdir(parents=True, exist_ok=True)

@@ -101,6 +101,9 @@ def test_the_downloaded_notebook_gets_the_repository_in_its_colab_guard(tmp_path
     nbformat.validate(notebook)
     guard = next(c for c in notebook.cells if c.cell_type == "code").source
     assert 'COURSE_REPOSITORY = "https://github.com/example/vi-course"' in guard and '<owner>/<repo>"' not in guard
+    assert '#     %pip install "vi-gradients-course @ git+https://github.com/example/vi-course"' in guard
+    fork = "https://github.com/fork/vi"
+    assert launch.fill_guard(filled, fork) == launch.fill_guard(path.read_text(), fork)  # any URL is replaced
     script = tmp_path / "guard.py"
     script.write_text(guard)
     run = subprocess.run([sys.executable, "-I", "-S", str(script)], cwd=tmp_path, capture_output=True, text=True)

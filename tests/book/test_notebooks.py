@@ -79,7 +79,7 @@ def test_the_colab_guard_says_the_one_line_to_run_when_the_course_is_missing(tmp
     assert '%pip install "vi-gradients-course @ git+https://github.com/<owner>/<repo>"' in isolated.stderr
     assert "Restart session" in isolated.stderr and "colab.research.google.com/github/" in isolated.stderr
     filled = tmp_path / "filled.py"
-    filled.write_text(guard.replace('COURSE_REPOSITORY = ""', 'COURSE_REPOSITORY = "https://github.com/o/r"', 1))
+    filled.write_text(re.sub(r'COURSE_REPOSITORY = "[^"]*"', 'COURSE_REPOSITORY = "https://github.com/o/r"', guard))
     known = subprocess.run([sys.executable, "-I", "-S", str(filled)], cwd=tmp_path, capture_output=True, text=True)
     assert '%pip install "vi-gradients-course @ git+https://github.com/o/r"' in known.stderr, known.stderr
     assert "<owner>" not in known.stderr.split("ModuleNotFoundError", 1)[1]

@@ -20,10 +20,11 @@ import json
 import os
 import re
 import threading
+import tomllib
 from pathlib import Path
 
 import pytest
-from _shared import BOOK
+from _shared import BOOK, ROOT
 
 pytestmark = pytest.mark.site
 
@@ -261,5 +262,6 @@ def test_the_downloadable_notebooks_carry_the_repository_in_their_colab_guard():
         download = LAUNCH_HTML / "_sources" / page_path.replace(".html", ".ipynb")
         assert f'COURSE_REPOSITORY = \\"{repo["url"]}\\"' in download.read_text(), download
     plain = HTML / "_sources" / CHAPTERS[0].replace(".html", ".ipynb")
-    if _recorded_repository(HTML) is None:
-        assert 'COURSE_REPOSITORY = \\"\\"' in plain.read_text()
+    if _recorded_repository(HTML) is None:  # as committed: pyproject.toml's [project.urls] Repository
+        committed = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+        assert f'COURSE_REPOSITORY = \\"{committed}\\"' in plain.read_text()

@@ -13,7 +13,9 @@ CHAPTERS = sorted(p for p in BOOK.glob("*/*.ipynb") if "_build" not in p.parts)
 
 
 def _markdown(path):
-    return [cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown"]
+    """The chapter's markdown cells, without the macros cell before the title (book/_ext/notebook_header.py)."""
+    cells = nbformat.read(path, as_version=4).cells
+    return [cell.source for cell in cells if cell.cell_type == "markdown" and cell.get("id") != "course-macros"]
 
 
 def _opening(cells: list[str]) -> str:

@@ -14,6 +14,7 @@ from helpers import common
 
 
 def test_scale_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
     monkeypatch.setenv("BOOK_SCALE", "quick")
     assert common.get_scale().name == "quick"
     monkeypatch.setenv("BOOK_SCALE", " Full ")
@@ -26,6 +27,32 @@ def test_unknown_scale_names_the_variable(monkeypatch):
     monkeypatch.setenv("BOOK_SCALE", "huge")
     with pytest.raises(ValueError, match="BOOK_SCALE"):
         common.get_scale()
+
+
+@pytest.mark.parametrize("how", ["env", "module"])
+def test_in_colab_the_default_scale_is_quick_and_setup_says_how_to_change_it(how, monkeypatch, capsys):
+    import types
+
+    monkeypatch.delenv("BOOK_SCALE", raising=False)
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    assert not common.config.in_colab()  # this machine is not Colab
+    helpers.setup(seed=0)
+    assert capsys.readouterr().out == ""
+    if how == "env":  # Colab sets it in every runtime
+        monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20260101-060000_RC00")
+    else:  # imported by Colab's kernel at start-up
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert common.config.in_colab()
+    cfg = helpers.setup(seed=0)
+    assert cfg.scale.name == "quick" and common.get_scale().name == "quick"
+    out = capsys.readouterr().out
+    assert "Colab: scale 'quick'" in out and "%env BOOK_SCALE=standard" in out and "run this cell again" in out
+    monkeypatch.setenv("BOOK_SCALE", "standard")  # what the note says to do
+    assert helpers.setup(seed=0).scale.name == "standard"
+    assert capsys.readouterr().out == ""  # a chosen scale gets no note
+    monkeypatch.delenv("BOOK_SCALE")
+    assert helpers.setup(seed=0, scale="full").scale.name == "full"
+    assert capsys.readouterr().out == ""
 
 
 def _presets(part):

@@ -169,3 +169,63 @@ def test_fixed_binarization_is_the_same_every_time():
         deep.fixed_binarization(x, method="round")
     with pytest.raises(ValueError, match=r"in \[0, 1\]"):
         deep.binarize(x * 2)
+
+
+@pytest.fixture
+def colab(tmp_path, monkeypatch):
+    """A Colab runtime without local data: no Debian Fashion-MNIST, an empty data folder, COLAB_RELEASE_TAG set."""
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-test")
+    monkeypatch.setattr(data, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "no-debian-package")
+    monkeypatch.setenv(data.DATA_ENV_VAR, str(tmp_path / "data"))
+    data._colab_auto.cache_clear()
+    yield tmp_path / "data"
+    data._colab_auto.cache_clear()
+
+
+def test_in_colab_auto_downloads_fashion_mnist_through_torchvision(colab, monkeypatch, capsys):
+    """The chapters' "auto" in Colab: Fashion-MNIST fetched by torchvision (here a stand-in that writes the IDX
+    files where torchvision puts them, <root>/FashionMNIST/raw), once for both splits, then read like local files."""
+    import torchvision
+
+    rng = np.random.default_rng(1)
+    calls = []
+
+    def fashion_mnist(root, train, download):
+        calls.append((root, train, download))
+        n = 5 if train else 3
+        images, labels = rng.integers(0, 256, size=(n, 28, 28)), rng.integers(0, 10, size=n)
+        write_idx(data.Path(root) / "FashionMNIST" / "raw", "train" if train else "test", images, labels, True)
+
+    monkeypatch.setattr(torchvision.datasets, "FashionMNIST", fashion_mnist)
+    x, labels = deep.load_images("auto", "train")
+    assert x.shape == (5, 784) and labels.shape == (5,) and 0 <= float(x.min()) <= float(x.max()) <= 1
+    assert "using fashion-mnist" in capsys.readouterr().out
+    x_test, _ = deep.load_images("auto", "test")
+    assert x_test.shape == (3, 784)
+    assert calls == [(str(colab), True, True), (str(colab), False, True)]  # downloaded once, both splits
+
+
+def test_in_colab_without_network_auto_falls_back_to_the_digits_once_and_says_why(colab, monkeypatch, capsys):
+    import torchvision
+
+    calls = []
+
+    def offline(*args, **kwargs):
+        calls.append(args)
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torchvision.datasets, "FashionMNIST", offline)
+    x, _ = deep.load_images("auto", "train")
+    out = capsys.readouterr().out
+    assert x.shape[1] == 64 and "could not be downloaded in Colab (<urlopen error no network>)" in out
+    assert "using digits" in out
+    deep.load_images("auto", "test")
+    assert len(calls) == 1  # the failed download is not retried by the chapter's second call
+
+
+def test_outside_colab_auto_never_downloads(tmp_path, monkeypatch):
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.setattr(data, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "no-debian-package")
+    monkeypatch.setattr(data, "_download", lambda *a: pytest.fail("auto downloaded outside Colab"))
+    x, _ = deep.load_images("auto", "train", root=tmp_path)
+    assert x.shape[1] == 64
