@@ -1,10 +1,14 @@
 """Part *Deep latent variable models*: image data (``data``), the VAE (``vae``), its objectives (``objectives``),
 one training loop (``training``, with ``checkpoints``, ``history``, ``schedules``), encoder diagnostics
-(``evaluation``), image grids (``images``) and the conjugate-Gaussian checks of the IWAE and STL chapters (``toy``).
+(``evaluation``), image grids (``images``), the conjugate-Gaussian checks of the IWAE and STL chapters (``toy``), and
+binary latents: the Bernoulli VAE (``bernoulli_vae``), the gradient estimators given their noise
+(``discrete_estimators``), their chapter-facing forms (``discrete``, ``relaxations``) and objectives
+(``discrete_objectives``).
 Chapters ``book/deep/*.ipynb`` use it as ``from helpers import deep``; sizes: ``cfg.scale.deep``."""
 
 from helpers.common.config import register_scales
 from helpers.deep import diffusion, scales
+from helpers.deep.bernoulli_vae import BernoulliVAE, bernoulli_kl
 from helpers.deep.data import (
     DatasetNotAvailableError,
     available_datasets,
@@ -15,9 +19,7 @@ from helpers.deep.data import (
     read_idx,
 )
 from helpers.deep.discrete import (
-    BernoulliVAE,
     arm_gradient,
-    bernoulli_kl,
     bernoulli_score_function_gradient,
     binary_states,
     disarm_gradient,
@@ -28,6 +30,7 @@ from helpers.deep.discrete import (
     expectation_surrogate,
     sample_bernoulli,
 )
+from helpers.deep.discrete_objectives import DiscreteELBO, DiscreteIWELBO
 from helpers.deep.evaluation import active_units, kl_per_dimension, latent_activity
 from helpers.deep.history import History
 from helpers.deep.images import tile_images
@@ -97,6 +100,8 @@ __all__ = [
     "train",
     "train_replicas",
     "BernoulliVAE",
+    "DiscreteELBO",
+    "DiscreteIWELBO",
     "arm_gradient",
     "bernoulli_kl",
     "binary_states",
