@@ -1,11 +1,16 @@
 """Part *Deep latent variable models*: image data (``data``), the VAE (``vae``), its objectives (``objectives``),
 one training loop (``training``, with ``checkpoints``, ``history``, ``schedules``), encoder diagnostics
 (``evaluation``), image grids (``images``), the conjugate-Gaussian checks of the IWAE and STL chapters (``toy``),
-and the chapters' long-trained runs, stored verified (``reference``: ``deep.reference.runs``, ``.load``).
+binary latents: the Bernoulli VAE (``bernoulli_vae``), the gradient estimators given their noise
+(``discrete_estimators``), their chapter-facing forms (``discrete``, ``relaxations``) and objectives
+(``discrete_objectives``), and the chapters' long-trained runs, stored verified (``reference``:
+``deep.reference.runs``, ``.load``). The engine: ``networks`` (one model or R stacked replicas), ``objectives``
+(values that take their noise), ``training`` and ``loop`` (the one loop), ``optimizers``, ``runs`` (runs as values).
 Chapters ``book/deep/*.ipynb`` use it as ``from helpers import deep``; sizes: ``cfg.scale.deep``."""
 
 from helpers.common.config import register_scales
 from helpers.deep import diffusion, reference, scales
+from helpers.deep.bernoulli_vae import BernoulliVAE, bernoulli_kl
 from helpers.deep.data import (
     DatasetNotAvailableError,
     available_datasets,
@@ -16,9 +21,7 @@ from helpers.deep.data import (
     read_idx,
 )
 from helpers.deep.discrete import (
-    BernoulliVAE,
     arm_gradient,
-    bernoulli_kl,
     bernoulli_score_function_gradient,
     binary_states,
     disarm_gradient,
@@ -29,6 +32,7 @@ from helpers.deep.discrete import (
     expectation_surrogate,
     sample_bernoulli,
 )
+from helpers.deep.discrete_objectives import DiscreteELBO, DiscreteIWELBO
 from helpers.deep.evaluation import active_units, kl_per_dimension, latent_activity, log_evidence_se, test_metrics
 from helpers.deep.history import History
 from helpers.deep.images import tile_images
@@ -102,6 +106,8 @@ __all__ = [
     "train",
     "train_replicas",
     "BernoulliVAE",
+    "DiscreteELBO",
+    "DiscreteIWELBO",
     "arm_gradient",
     "bernoulli_kl",
     "binary_states",

@@ -152,6 +152,7 @@ def prepare(model, x_train, x_test, *, objective, test_objective, batch_size, te
     objective.check_model(model)
     test_objective = objective if test_objective is None else test_objective
     check_instance(test_objective, "test_objective", Objective, how="e.g. deep.ELBO()")
+    test_objective.check_model(model)
     if not isinstance(optimizer, Adam):
         raise TypeError(
             f"optimizer must be an optimizer value such as deep.Adam(lr=1e-3, eps=1e-4) (got {type(optimizer).__name__}"

@@ -10,8 +10,9 @@ tau -> infinity. For two categories it is the binary Concrete ``sigmoid((alpha +
 a standard logistic draw and alpha the logit; its tau -> 0 limit is the Bernoulli draw 1[alpha + L > 0].
 
 Numerics: everything is computed from log-probabilities (``log_softmax``, ``logsigmoid``), never log(p + 1e-20);
-the uniform draws are clamped to [tiny, 1) so that -log(-log U) is finite. Shapes: a (..., K) -> (S, ..., K) for S
-draws; logits (..., n) -> (S, ..., n).
+the uniform draws are clamped to [tiny, 1) so that -log(-log U) is finite. The noise is uniforms u, drawn in one
+place (``torch.rand`` from the generator) and mapped by :func:`gumbel_from_uniform` / :func:`logistic_from_uniform`.
+Shapes: a (..., K) -> (S, ..., K) for S draws; logits (..., n) -> (S, ..., n).
 """
 
 from __future__ import annotations
@@ -32,19 +33,29 @@ _A_WHAT = "(..., K), unnormalized log-probabilities of the K categories"
 
 
 def _uniform(shape: tuple[int, ...], like: Tensor, generator: torch.Generator | None) -> Tensor:
-    u = torch.rand(shape, generator=generator, dtype=like.dtype, device=like.device)
-    return u.clamp_min(torch.finfo(like.dtype).tiny)  # U in [tiny, 1): log U finite, -log U > 0
+    return torch.rand(shape, generator=generator, dtype=like.dtype, device=like.device)
+
+
+def gumbel_from_uniform(u: Tensor) -> Tensor:
+    """Standard Gumbel draws G = -log(-log U) from uniforms u in [0, 1), finite (u is clamped to [tiny, 1))."""
+    return -torch.log(-torch.log(u.clamp_min(torch.finfo(u.dtype).tiny)))
+
+
+def logistic_from_uniform(u: Tensor) -> Tensor:
+    """Standard logistic draws L = log U - log(1 - U) (the difference of two Gumbels) from uniforms u in [0, 1),
+    finite (u is clamped to [tiny, 1)); 1[alpha + L > 0] ~ Bernoulli(sigmoid(alpha))."""
+    u = u.clamp_min(torch.finfo(u.dtype).tiny)
+    return torch.log(u) - torch.log1p(-u)
 
 
 def gumbel_noise(shape: tuple[int, ...], like: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """Standard Gumbel draws G = -log(-log U), finite, of the given shape and ``like``'s dtype and device."""
-    return -torch.log(-torch.log(_uniform(shape, like, generator)))
+    return gumbel_from_uniform(_uniform(shape, like, generator))
 
 
 def logistic_noise(shape: tuple[int, ...], like: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """Standard logistic draws L = log U - log(1 - U) (the difference of two Gumbels), finite."""
-    u = _uniform(shape, like, generator)
-    return torch.log(u) - torch.log1p(-u)
+    return logistic_from_uniform(_uniform(shape, like, generator))
 
 
 def gumbel_max_sample(a: Tensor, num_samples: int, *, generator: torch.Generator | None = None) -> Tensor:

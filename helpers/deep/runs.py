@@ -28,8 +28,20 @@ import torch
 from torch import Tensor, nn
 
 from helpers.common.validation import check_count, check_instance
-from helpers.deep import _kernels, checkpoints, networks, objectives, schedules, training, vae
+from helpers.deep import (
+    _kernels,
+    bernoulli_vae,
+    checkpoints,
+    loop,
+    networks,
+    objectives,
+    optimizers,
+    schedules,
+    training,
+    vae,
+)
 from helpers.deep.checkpoints import data_hash, describe
+from helpers.deep.diffusion import model as diffusion_model
 from helpers.deep.history import History
 from helpers.deep.objectives import Objective
 from helpers.deep.optimizers import Adam
@@ -37,9 +49,13 @@ from helpers.deep.optimizers import Adam
 #: run seed s trains with torch.Generator().manual_seed(TRAIN_SEED_OFFSET + s) (its weights come from seed s)
 TRAIN_SEED_OFFSET = 50_000
 #: the models a ModelSpec can build, by name
-MODELS: dict[str, type[nn.Module]] = {"VAE": vae.VAE}
+MODELS: dict[str, type[nn.Module]] = {
+    "VAE": vae.VAE,
+    "BernoulliVAE": bernoulli_vae.BernoulliVAE,
+    "NoiseMLP": diffusion_model.NoiseMLP,
+}
 #: the modules whose source defines what a run computes (the code fingerprint)
-CODE = (networks, vae, objectives, schedules, training, checkpoints, _kernels)
+CODE = (networks, vae, objectives, schedules, training, loop, optimizers, checkpoints, _kernels)
 
 
 @dataclass(frozen=True)

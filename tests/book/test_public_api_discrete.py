@@ -1,4 +1,5 @@
-"""The discrete-latents part of the public API (``helpers.deep.discrete`` and ``helpers.deep.relaxations``) driven
+"""The discrete-latents part of the public API (``helpers.deep.discrete``, ``bernoulli_vae``, ``discrete_objectives``
+and ``relaxations``) driven
 with bad input, as a careful user would break it; the same table format as ``test_public_api.py``, whose
 ``test_every_public_name_is_probed`` also counts the names probed here.
 
@@ -33,6 +34,11 @@ def gen():
 
 def f(z):  # z (S, B, n) -> (S, B)
     return (z * torch.arange(1.0, 4.0)).sum(-1) ** 2
+
+
+def _no_grad(objective, model, x):
+    with torch.no_grad():
+        return objective(model, x, generator=gen())
 
 
 def unsummed(z):  # a typical slip: f forgets the sum over the bits, (S, B, n) -> (S, B, n)
@@ -474,6 +480,55 @@ BAD = [
         TypeError,
         "generator",
     ),
+    # ------------------------------------------------------------------------------------------ the objective values
+    ("DiscreteELBO", "estimator unknown", lambda: deep.DiscreteELBO("rebar"), ValueError, "estimator"),
+    ("DiscreteELBO", "estimator missing", lambda: deep.DiscreteELBO(), TypeError, "estimator"),
+    ("DiscreteELBO", "num_samples 0", lambda: deep.DiscreteELBO("arm", 0), ValueError, "num_samples"),
+    ("DiscreteELBO", "num_samples 1.5", lambda: deep.DiscreteELBO("arm", 1.5), ValueError, "num_samples"),
+    ("DiscreteELBO", "temperature 0", lambda: deep.DiscreteELBO("gumbel", 2, 0.0), ValueError, "temperature"),
+    ("DiscreteELBO", "temperature NaN", lambda: deep.DiscreteELBO("gumbel", 2, NAN), ValueError, "temperature"),
+    (
+        "DiscreteELBO",
+        "a temperature for an estimator without one",
+        lambda: deep.DiscreteELBO("disarm", 1, 0.5),
+        ValueError,
+        "temperature",
+    ),
+    ("DiscreteELBO", "exact with draws", lambda: deep.DiscreteELBO("exact", 2), ValueError, "num_samples"),
+    ("DiscreteELBO", "leave-one-out, S = 1", lambda: deep.DiscreteELBO("leave-one-out"), ValueError, "num_samples"),
+    ("DiscreteELBO", "model a Gaussian VAE", lambda: deep.DiscreteELBO("arm")(GVAE, XB), TypeError, "model"),
+    (
+        "DiscreteELBO",
+        "nvil without a baseline network",
+        lambda: deep.DiscreteELBO("nvil", 2)(deep.BernoulliVAE(4, 3), XB),
+        ValueError,
+        "baseline_hidden",
+    ),
+    (
+        "DiscreteELBO",
+        "exact with 17 bits",
+        lambda: deep.DiscreteELBO("exact")(deep.BernoulliVAE(4, 17), XB),
+        ValueError,
+        "latent_dim",
+    ),
+    ("DiscreteELBO", "x of width 3", lambda: deep.DiscreteELBO("arm")(DVAE, XB[:, :3]), ValueError, r"\bx\b"),
+    (
+        "DiscreteELBO",
+        "generator a str",
+        lambda: deep.DiscreteELBO("arm")(DVAE, XB, generator="g"),
+        TypeError,
+        "generator",
+    ),
+    ("DiscreteIWELBO", "num_samples 0", lambda: deep.DiscreteIWELBO(0), ValueError, "num_samples"),
+    ("DiscreteIWELBO", "num_samples missing", lambda: deep.DiscreteIWELBO(), TypeError, "num_samples"),
+    ("DiscreteIWELBO", "model a Gaussian VAE", lambda: deep.DiscreteIWELBO(3)(GVAE, XB), TypeError, "model"),
+    (
+        "DiscreteIWELBO",
+        "evaluated with gradients enabled",
+        lambda: deep.DiscreteIWELBO(3)(DVAE, XB),
+        RuntimeError,
+        "test_objective",
+    ),
     # ------------------------------------------------------------------------------------------ relaxations
     ("gumbel_max_sample", "num_samples 0", lambda: deep.gumbel_max_sample(A, 0), ValueError, "num_samples"),
     ("gumbel_max_sample", "a NaN", lambda: deep.gumbel_max_sample(torch.tensor([0.0, NAN]), 3), ValueError, r"\ba\b"),
@@ -640,6 +695,18 @@ GOOD = [
         lambda: deep.discrete_iwelbo(DVAE, XB, 3, generator=gen()),
     ),
     (
+        "DiscreteELBO",
+        "float64 images",
+        lambda: deep.DiscreteELBO("disarm")(DVAE, XB.double(), generator=gen()),
+        lambda: deep.DiscreteELBO("disarm")(DVAE, XB, generator=gen()),
+    ),
+    (
+        "DiscreteIWELBO",
+        "a numpy array (under no_grad)",
+        lambda: _no_grad(deep.DiscreteIWELBO(3), DVAE, XB.numpy()),
+        lambda: _no_grad(deep.DiscreteIWELBO(3), DVAE, XB),
+    ),
+    (
         "gumbel_max_sample",
         "a -inf log-probability (never drawn)",
         lambda: deep.gumbel_max_sample(torch.tensor([0.0, -INF, 1.0]), 200, generator=gen())[:, 1].sum(),
@@ -665,7 +732,12 @@ BUILDING_BLOCKS: set[str] = set()
 
 #: every name this file accounts for; test_public_api.py's test_every_public_name_is_probed counts these too
 PROBED = {name for name, *_ in BAD} | {name for name, *_ in GOOD} | RECORDS | BUILDING_BLOCKS
-DISCRETE_MODULES = ("helpers.deep.discrete", "helpers.deep.relaxations")
+DISCRETE_MODULES = (
+    "helpers.deep.discrete",
+    "helpers.deep.bernoulli_vae",
+    "helpers.deep.discrete_objectives",
+    "helpers.deep.relaxations",
+)
 
 
 def _ids(table):
@@ -684,7 +756,7 @@ def test_unusual_but_meaningful_input_gives_the_usual_answer(name, what, call, u
 
 def test_every_discrete_public_name_is_probed_here():
     names = {n for n in deep.__all__ if getattr(getattr(deep, n), "__module__", "") in DISCRETE_MODULES}
-    assert {"BernoulliVAE", "discrete_elbo", "relaxed_bernoulli"} <= names
+    assert {"BernoulliVAE", "DiscreteELBO", "DiscreteIWELBO", "discrete_elbo", "relaxed_bernoulli"} <= names
     missing = names - PROBED
     assert not missing, f"discrete public names without a bad-input probe: {sorted(missing)}"
     assert not {name for name, *_ in BAD + GOOD} - names, "a probe names a function outside the discrete part"

@@ -1,4 +1,5 @@
-"""Tests of helpers.deep.discrete against exact enumeration, closed forms and autograd."""
+"""Tests of helpers.deep.discrete (the chapter-facing estimators) against exact enumeration, an independent brute
+force, the hand formulas at replayed draws, and the objective values they wrap."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import pytest
 import torch
 from _shared import Z_TOL, generator
 
+from helpers import deep
+from helpers.common.densities import bernoulli_log_prob
 from helpers.deep import discrete as D
 
 DT = torch.float64
@@ -54,20 +57,6 @@ def test_binary_states_enumerate_every_vector_once():
 def test_exact_gradient_matches_an_independent_brute_force():
     f, logits = _problem()
     torch.testing.assert_close(D.exact_gradient(f, logits), _brute_force_gradient(f, logits))
-
-
-def test_bernoulli_kl_matches_enumeration_and_its_gradient_is_the_score_free_one():
-    _, a = _problem(1)
-    b = torch.linspace(-1.0, 2.0, N, dtype=DT)
-    kl = D.bernoulli_kl(a, b).sum(-1)
-    by_enumeration = D.exact_expectation(lambda z: D.bernoulli_log_prob(z, a) - D.bernoulli_log_prob(z, b), a)
-    torch.testing.assert_close(kl, by_enumeration)
-    a_leaf = a.clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(D.bernoulli_kl(a_leaf, b).sum(), a_leaf)
-    p = torch.sigmoid(a)
-    torch.testing.assert_close(grad, p * (1 - p) * (a - b))  # d KL / d a = sigma'(a) (a - b)
-    # extreme logits stay finite
-    assert torch.isfinite(D.bernoulli_kl(torch.tensor([80.0, -80.0]), torch.tensor([-80.0, 80.0]))).all()
 
 
 @pytest.mark.parametrize("estimator", ["reinforce", "leave-one-out", "arm", "disarm"])
@@ -120,18 +109,71 @@ def test_disarm_has_lower_variance_than_arm_and_the_relaxation_is_biased():
     assert z.abs().max() > 10  # a clearly measurable bias at tau = 1
 
 
-def test_bernoulli_vae_objectives_have_the_right_shapes_and_bound_order():
+def _uniforms(seed: int, shape) -> torch.Tensor:
+    """The draws of the module, replayed: u = torch.rand((S, *logits.shape)) from a generator with the same seed."""
+    return torch.rand(shape, generator=generator(seed), dtype=DT)
+
+
+def test_every_estimator_replays_its_documented_draws():
+    """Each function's result is the hand formula at u = torch.rand((S, *logits.shape), generator) (same seed)."""
+    f, logits = _problem(20)
+    S = 3
+    u = _uniforms(21, (S, B, N))
+    p = torch.sigmoid(logits)
+    z = (u < p).to(DT)
+    torch.testing.assert_close(D.sample_bernoulli(logits, S, generator=generator(21)), z)
+    fz = f(z)
+    by_hand = (fz[..., None] * (z - p)).mean(0)
+    torch.testing.assert_close(D.bernoulli_score_function_gradient(f, logits, S, generator=generator(21)), by_hand)
+    loo = (fz.sum(0) - fz) / (S - 1)
+    torch.testing.assert_close(
+        D.bernoulli_score_function_gradient(f, logits, S, baseline="leave-one-out", generator=generator(21)),
+        ((fz - loo)[..., None] * (z - p)).mean(0),
+    )
+    z1, z2 = (u > torch.sigmoid(-logits)).to(DT), (u < p).to(DT)
+    arm = ((f(z1) - f(z2))[..., None] * (u - 0.5)).mean(0)
+    torch.testing.assert_close(D.arm_gradient(f, logits, S, generator=generator(21)), arm)
+    b, bt = (u < p).to(DT), (1 - u < p).to(DT)
+    disarm = (0.5 * (f(b) - f(bt))[..., None] * (-1) ** bt * (b != bt).to(DT) * torch.sigmoid(logits.abs())).mean(0)
+    torch.testing.assert_close(D.disarm_gradient(f, logits, S, generator=generator(21)), disarm)
+
+
+@pytest.mark.parametrize("estimator", ["reinforce", "leave-one-out", "arm", "disarm"])
+def test_the_surrogate_gradient_equals_the_estimator_at_the_same_draws(estimator):
+    f, logits = _problem(22)
+    leaf = logits.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(D.expectation_surrogate(f, leaf, estimator, 2, generator=generator(23)).sum(), leaf)
+    if estimator in ("arm", "disarm"):
+        direct = getattr(D, f"{estimator}_gradient")(f, logits, 2, generator=generator(23))
+    else:
+        baseline = "leave-one-out" if estimator == "leave-one-out" else None
+        direct = D.bernoulli_score_function_gradient(f, logits, 2, baseline=baseline, generator=generator(23))
+    torch.testing.assert_close(grad, direct)
+
+
+def test_the_wrappers_are_the_objective_values():
     torch.manual_seed(0)
-    model = D.BernoulliVAE(12, 4, (8,), baseline_hidden=5).double()
+    model = deep.BernoulliVAE(12, 4, (8,), baseline_hidden=5).double()
+    x = torch.bernoulli(torch.full((6, 12), 0.3, dtype=DT), generator=generator(10))
+    for estimator, s in (("reinforce", 2), ("nvil", 2), ("gumbel", 2), ("arm", 1), ("disarm", 3)):
+        torch.testing.assert_close(
+            D.discrete_elbo(model, x, s, estimator=estimator, generator=generator(11)),
+            deep.DiscreteELBO(estimator, s)(model, x, generator=generator(11)),
+        )
+    with torch.no_grad():
+        want = deep.DiscreteIWELBO(7)(model, x, generator=generator(12))
+    got = D.discrete_iwelbo(model, x, 7, generator=generator(12))
+    torch.testing.assert_close(got, want)
+    assert not got.requires_grad
+
+
+def test_the_bound_order_exact_elbo_below_log_px_and_iwelbo_near_it():
+    torch.manual_seed(0)
+    model = deep.BernoulliVAE(12, 4, (8,), baseline_hidden=5).double()
     x = torch.bernoulli(torch.full((6, 12), 0.3, dtype=DT), generator=generator(10))
     exact = D.discrete_elbo(model, x, estimator="exact")
-    for estimator in ("reinforce", "nvil", "gumbel", "st-gumbel", "arm", "disarm"):
-        values = D.discrete_elbo(model, x, 2, estimator=estimator, generator=generator(11))
-        assert values.shape == (6,)
-        values.sum().backward()
-    # log p(x) by enumeration is above the exact ELBO; the K-sample bound approaches it
     states = D.binary_states(4, dtype=DT)[:, None, :].expand(16, 6, 4)
-    log_px = torch.logsumexp(model.log_likelihood(x, states) + D.bernoulli_log_prob(states, model.prior_logits), 0)
+    log_px = torch.logsumexp(model.log_likelihood(x, states) + bernoulli_log_prob(states, model.prior_logits), 0)
     assert (log_px > exact).all()
     iw = D.discrete_iwelbo(model, x, 2000, generator=generator(12))
     # a stochastic estimate (it may exceed log p(x) by chance); with K = 2000 it is within a few hundredths
@@ -148,6 +190,6 @@ def test_bad_arguments_raise():
         D.expectation_surrogate(f, logits, "nvil")
     with pytest.raises(TypeError, match="generator"):
         D.sample_bernoulli(logits, 1, generator=0)
-    model = D.BernoulliVAE(4, 2)
+    model = deep.BernoulliVAE(4, 2)
     with pytest.raises(ValueError, match="baseline_hidden"):
-        D.discrete_elbo(model, torch.zeros(1, 4), estimator="nvil")
+        D.discrete_elbo(model, torch.zeros(1, 4), 2, estimator="nvil")
