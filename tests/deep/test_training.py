@@ -408,13 +408,39 @@ def test_a_bad_checkpoint_path_fails_before_the_first_epoch(tmp_path):
 
 
 # ------------------------------------------------------------------------------- SIGKILL during training
-SETUP = """
+#: every kind of model the book trains, single and as R stacked replicas: (model, data, settings) built in a
+#: subprocess that is killed, and here again for the resume and the uninterrupted reference
+SETUPS = {
+    "VAE, single": """
 torch.manual_seed(0)
 model = deep.VAE(64, (8,), 2)
 x, _ = deep.load_images("digits", "train", limit=48)
 settings = dict(objective=deep.ELBO(), epochs=6, batch_size=16, lr=3e-3, binarization="dynamic", device="cpu",
                 generator=torch.Generator().manual_seed(7), progress=False)
-"""
+""",
+    "IWAE, 2 stacked replicas": """
+torch.manual_seed(0)
+model = deep.stack([deep.VAE(64, (8,), 2) for _ in range(2)])
+x, _ = deep.load_images("digits", "train", limit=48)
+settings = dict(objective=deep.IWELBO(3), epochs=6, batch_size=16, lr=3e-3, binarization="dynamic", device="cpu",
+                generator=[torch.Generator().manual_seed(7), torch.Generator().manual_seed(8)], progress=False)
+""",
+    "Bernoulli VAE with DisARM, 2 stacked replicas": """
+torch.manual_seed(0)
+model = deep.stack([deep.BernoulliVAE(64, 6) for _ in range(2)])
+x, _ = deep.load_images("digits", "train", limit=48)
+settings = dict(objective=deep.DiscreteELBO("disarm"), epochs=6, batch_size=16, lr=3e-3, binarization="fixed",
+                device="cpu", generator=[torch.Generator().manual_seed(7), torch.Generator().manual_seed(8)],
+                progress=False)
+""",
+    "diffusion noise network, single": """
+torch.manual_seed(0)
+model = deep.diffusion.NoiseMLP(2, 20, hidden=16, depth=2)
+x = torch.randn(64, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)  # float64, converted
+settings = dict(objective=deep.diffusion.SimpleLoss(deep.diffusion.LinearSchedule(20)), epochs=6, batch_size=16,
+                lr=3e-3, device="cpu", generator=torch.Generator().manual_seed(7), progress=False)
+""",
+}
 CHILD = (
     r"""
 import sys, time
@@ -438,17 +464,18 @@ def announced_replace(tmp, path):  # says when a checkpoint write starts; slow: 
 
 checkpoints.os.replace = announced_replace
 """
-    + SETUP
     + """
+exec(open(sys.argv[4]).read())
 deep.train(model, x, checkpoint=path, **settings)
 """
 )
 
 
-def test_training_killed_at_random_points_resumes_bit_identically(tmp_path):
+@pytest.mark.parametrize("kind", SETUPS)
+def test_training_killed_at_random_points_resumes_bit_identically(kind, tmp_path):
     """Two training processes killed with SIGKILL (one in the middle of a checkpoint write, with half a temporary
     file on disk; one at a random time after a write began), then a resume here: the same parameters and History
-    as an uninterrupted run, bit for bit."""
+    as an uninterrupted run, bit for bit; for every kind of model the book trains, single and stacked."""
     import random
     import subprocess
     import sys
@@ -456,13 +483,14 @@ def test_training_killed_at_random_points_resumes_bit_identically(tmp_path):
 
     from _shared import ROOT
 
-    script, path = tmp_path / "child.py", tmp_path / "run.pt"
+    script, path, setup = tmp_path / "child.py", tmp_path / "run.pt", tmp_path / "setup.py"
     script.write_text(CHILD)
+    setup.write_text(SETUPS[kind])
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     rng = random.Random(0)
     for slow, writes, delay in (("1", rng.randint(1, 2), rng.uniform(0.0, 0.15)), ("0", 1, rng.uniform(0.0, 0.3))):
-        proc = subprocess.Popen([sys.executable, str(script), str(path), str(torch.get_num_threads()), slow],
-                                env=env, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        args = [sys.executable, script, path, torch.get_num_threads(), slow, setup]
+        proc = subprocess.Popen([str(a) for a in args], env=env, stdout=subprocess.PIPE, text=True)
         try:
             for _ in range(writes):
                 assert proc.stdout.readline().strip() == "writing"
@@ -475,7 +503,7 @@ def test_training_killed_at_random_points_resumes_bit_identically(tmp_path):
 
     def fresh():
         namespace = {"torch": torch, "deep": deep}
-        exec(SETUP, namespace)
+        exec(SETUPS[kind], namespace)
         return namespace["model"], namespace["x"], namespace["settings"]
 
     model, x, settings = fresh()
@@ -484,9 +512,12 @@ def test_training_killed_at_random_points_resumes_bit_identically(tmp_path):
     reference = deep.train(model_ref, x, **settings)
     for (name, value), ref in zip(model.state_dict().items(), model_ref.state_dict().values()):
         assert torch.equal(value, ref), name
-    for field in ("epoch", "train", "test", "beta"):
-        got, want = torch.tensor(getattr(resumed, field)), torch.tensor(getattr(reference, field))
-        torch.testing.assert_close(got, want, rtol=0, atol=0, equal_nan=True, msg=field)
+    resumed = resumed if isinstance(resumed, list) else [resumed]
+    reference = reference if isinstance(reference, list) else [reference]
+    for got_history, want_history in zip(resumed, reference, strict=True):
+        for field in ("epoch", "train", "test", "beta"):
+            got, want = torch.tensor(getattr(got_history, field)), torch.tensor(getattr(want_history, field))
+            torch.testing.assert_close(got, want, rtol=0, atol=0, equal_nan=True, msg=field)
 
 
 # ------------------------------------------------------------------------------- R replicas trained together
