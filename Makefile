@@ -25,14 +25,15 @@ export CHROMIUM
 help:
 	@echo "The two commands:"
 	@echo "  make book          build the site into book/_build/html (BOOK_SCALE=standard)"
-	@echo "  make test          lint, unit, notebooks, test-build and site-check, in that order (BOOK_SCALE=quick)"
+	@echo "  make test          lint, unit, test-build and site-check, in that order (BOOK_SCALE=quick)"
 	@echo "The steps of make test, each usable alone:"
 	@echo "  make lint          ruff check and ruff format --check"
 	@echo "  make unit          the unit tests (tests/, without the browser check)"
-	@echo "  make notebooks     every notebook executed top to bottom (nbmake, BOOK_SCALE=quick)"
-	@echo "  make test-build    the strict book build at BOOK_SCALE=quick (every notebook executed again)"
+	@echo "  make test-build    every notebook executed once (fails on any error, with its traceback), then the"
+	@echo "                     strict book build from those executions, at BOOK_SCALE=quick"
 	@echo "  make site-check    the browser check of every page of book/_build/html in headless Chromium"
 	@echo "Other targets:"
+	@echo "  make notebooks     every notebook executed top to bottom with nbmake alone (BOOK_SCALE=quick; no build)"
 	@echo "  make lab           JupyterLab on book/ with the course environment"
 	@echo "  make bench         the speed comparisons in benchmarks/, written to benchmarks/RESULTS.md"
 	@echo "  make reference     train the deep chapters' reference runs (resumable; RUN=chapter/name for one,"
@@ -137,12 +138,16 @@ lint: $(STAMP)
 unit: $(STAMP) datasets
 	BOOK_SCALE=quick $(BIN)/pytest -m "not site" tests
 
+# Not a step of `make test`: test-build executes every notebook once and fails on any error; this runs them alone.
 notebooks: $(STAMP) $(KERNEL) datasets
 	BOOK_SCALE=quick $(BIN)/pytest --nbmake --nbmake-timeout=900 -p no:cacheprovider book --ignore=book/_build
 
 site-check: $(STAMP) browser-deps
 	$(BIN)/pytest -m site tests
 
+# book/_ext/execute_parallel.py executes every notebook of _toc.yml once (tests/book/test_notebooks.py checks that
+# _toc.yml lists every notebook) and exits with status 1 and the failing cell's traceback on any error, which stops
+# make before the build; the strict build then reads every notebook from the jupyter-cache.
 # The strict build has no launch buttons (BOOK_REPOSITORY_URL=off, whatever the checkout's remote); a second
 # variant with an example repository goes to book/_build/launch-check/ from the same jupyter-cache (no notebook
 # runs twice), and the browser check (tests/book/test_site.py) checks the launch links of both.
@@ -156,7 +161,7 @@ test-build: $(STAMP) $(KERNEL) $(MATHJAX_STAMP) datasets
 	  BOOK_EXECUTION_CACHE=book/_build/.jupyter_cache \
 	  $(BIN)/jupyter-book build book --path-output book/_build/launch-check -W -n --keep-going
 
-test: lint unit notebooks test-build site-check
+test: lint unit test-build site-check
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -108,4 +108,14 @@ def test_make_help_lists_every_target_and_make_test_is_its_steps():
     help_text = makefile[makefile.index("\nhelp:") : makefile.index("# ---", makefile.index("\nhelp:"))]
     for target in set(phony) - {"help"}:
         assert re.search(rf"make {re.escape(target)}\b", help_text), f"make help does not list {target}"
-    assert re.search(r"^test: lint unit notebooks test-build site-check$", makefile, re.M)
+    # test-build executes every notebook once (book/_ext/execute_parallel.py) and fails on any error: no nbmake pass
+    assert re.search(r"^test: lint unit test-build site-check$", makefile, re.M)
+
+
+def test_package_version_is_pyprojects():
+    import helpers
+
+    assert helpers.__version__ == PROJECT["version"], (
+        f"helpers.__version__ is {helpers.__version__!r} but pyproject.toml's version is {PROJECT['version']!r}: "
+        "set both to the same release"
+    )

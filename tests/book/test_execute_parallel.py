@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 
@@ -41,7 +42,7 @@ def tiny_book(tmp_path):
     (tmp_path / "_config.yml").write_text("execute:\n  timeout: 120\n")
     _notebook(tmp_path / "intro.ipynb", "import os\nprint(os.environ.get('OMP_NUM_THREADS'))")
     _notebook(tmp_path / "part" / "ok.ipynb", "from pathlib import Path\nprint(Path.cwd().name)", "6 * 7")
-    _notebook(tmp_path / "part" / "broken.ipynb", "raise ValueError('the broken chapter')")
+    _notebook(tmp_path / "part" / "broken.ipynb", "x = 1", "raise ValueError('the broken chapter')", "x = 2")
     return tmp_path
 
 
@@ -71,7 +72,10 @@ def test_executes_into_the_cache_the_build_reads(tiny_book):
         [sys.executable, str(SCRIPT), str(tiny_book), "--jobs", "2"], capture_output=True, text=True, timeout=300
     )
     assert run.returncode == 1, run.stdout + run.stderr
-    assert "part/broken.ipynb FAILED" in run.stderr and "the broken chapter" in run.stderr
+    assert "part/broken.ipynb FAILED" in run.stderr and "failed: part/broken.ipynb" in run.stderr
+    # the traceback, as nbmake shows it: the failing cell's source, the exception's type and its message
+    stderr = re.sub(r"\x1b\[[0-9;]*m", "", run.stderr)  # the kernel's traceback is coloured
+    assert "raise ValueError('the broken chapter')" in stderr and "ValueError: the broken chapter" in stderr
 
     cache = get_cache(str(cache_dir))
     outputs = {}
@@ -99,3 +103,17 @@ def test_executes_into_the_cache_the_build_reads(tiny_book):
 def test_refuses_zero_jobs(tiny_book):
     run = subprocess.run([sys.executable, str(SCRIPT), str(tiny_book), "--jobs", "0"], capture_output=True, text=True)
     assert run.returncode == 2 and "--jobs must be at least 1" in run.stderr
+
+
+def test_make_test_executes_each_notebook_once_and_stops_on_a_failure():
+    """`make test` runs no nbmake pass: test-build's execute_parallel.py is the one execution, and its status 1
+    stops make before the build (no ``-`` prefix, no ``|| true``)."""
+    makefile = (BOOK.parent / "Makefile").read_text()
+    steps = re.search(r"^test: (.+)$", makefile, re.M).group(1).split()
+    assert steps == ["lint", "unit", "test-build", "site-check"]
+    build = makefile[makefile.index("define build_book") : makefile.index("endef")]
+    lines = [line.strip() for line in build.splitlines()]
+    execute = next(i for i, line in enumerate(lines) if "execute_parallel.py" in line)
+    assert lines[execute].startswith("BOOK_SCALE=") and "||" not in lines[execute], lines[execute]
+    assert execute < next(i for i, line in enumerate(lines) if "jupyter-book build" in line)
+    assert "$(call build_book,quick" in makefile[makefile.index("\ntest-build:") :]
