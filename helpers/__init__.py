@@ -24,7 +24,7 @@ from helpers.estimators import elbo_estimate, reparameterization_gradient, score
 from helpers.models import GammaPoisson, NormalGamma
 from helpers.vi import bbvi_normal_gamma, cavi_normal_gamma
 
-__version__ = "0.2.0"
+__version__ = "0.2.0"  # pyproject.toml's [project] version (tests/book/test_environment.py checks they agree)
 
 __all__ = [
     "GammaPoisson",
