@@ -9,7 +9,7 @@ weights, and the default ``torch.optim.Adam``. The helpers' step is ``-deep.iwel
 the fused Adam that ``deep.train`` uses.
 
 Usage: ``python benchmarks/bench_iwae.py [--steps N] [--rounds R] [--threads T] [--min-ratio 1.5]``;
-``--check-only`` runs only the agreement check (tests/test_benchmarks.py), ``--ablation`` also times, in one
+``--check-only`` runs only the agreement check (tests/book/test_benchmarks.py), ``--ablation`` also times, in one
 process and interleaved, the steps in between (what each change buys).
 
 1. Agreement: both compute the same IWELBO (and gradient) from the same weights and the same draws, else timing

@@ -1,7 +1,7 @@
 """The Normal–Gamma model and mean-field guide of the chapter *Black-box VI*, written in Pyro.
 
 An independent implementation that ``benchmarks/bench_bbvi.py`` times against ``helpers.vi.bbvi`` and that
-``tests/test_bbvi.py`` cross-checks the BBVI ELBO and gradients against. Pyro is a test-only dependency: the
+``tests/vi/test_bbvi.py`` cross-checks the BBVI ELBO and gradients against. Pyro is a test-only dependency: the
 chapters and ``helpers`` never import it.
 
     model: tau ~ Gamma(a0, rate b0), mu | tau ~ N(mu0, 1/(lambda0 tau)), x_n ~ N(mu, 1/tau)

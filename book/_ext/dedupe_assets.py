@@ -2,7 +2,7 @@
 
 With jupyter-book 1.0.4 and the current sphinx-book-theme, the inline configuration scripts of
 sphinx-togglebutton and sphinx-thebe are added to each page twice; the second
-`const THEBE_JS_URL = ...` is a JavaScript error on every page (the browser check in tests/test_site.py
+`const THEBE_JS_URL = ...` is a JavaScript error on every page (the browser check in tests/book/test_site.py
 caught it). Identical entries are removed here, keeping the first.
 """
 

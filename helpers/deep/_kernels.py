@@ -5,7 +5,7 @@ Two ``torch.autograd.Function``s with hand-written backward passes, for speed on
 * :class:`BernoulliLogProb`: sum_p [x_p l_p - softplus(l_p)] from logits, with d/dl = x - sigmoid(l);
 * :class:`LinearBernoulliLogProb`: the decoder's last affine layer and that log-likelihood, fused and blocked.
 
-Both compute exactly :func:`helpers.common.densities.bernoulli_log_prob` (tests/deep/test_kernels.py checks values
+Both compute exactly :func:`helpers.common.densities.bernoulli_log_prob` (tests/deep/test_vae.py checks values
 and gradients); ``VAE(..., fused_likelihood=False)`` uses that plain version instead.
 """
 

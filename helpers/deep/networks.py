@@ -6,7 +6,7 @@ matrix product (``torch.baddbmm``); a single layer is ``nn.Linear``. Small model
 (seeds) trained at once cost little more than one (benchmarks/RESULTS.md). Replica r of a stacked model is the
 model built r-th from the global RNG: :func:`stack` copies R single models into one replicated model and
 :func:`unstack` copies them back, so "R replicas trained together" and "R models trained one after the other" are the
-same computation (tests/deep/test_engine.py checks it). Shapes: R replicas, M rows (any leading shape between R and
+same computation (tests/deep/test_training.py checks it). Shapes: R replicas, M rows (any leading shape between R and
 the features is flattened into M).
 """
 

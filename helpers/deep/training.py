@@ -9,7 +9,7 @@ divided by N.
 Randomness: one ``torch.Generator`` per replica draws, in this order, the epoch's permutation, then at every step the
 dynamic binarization u ~ U[0, 1) (when asked) and the objective's noise (``objective.draw``): replica r of a
 replicated model draws exactly what a single model trained with that generator draws, so R replicas trained together
-are R single runs computed at once (tests/deep/test_engine.py). The generators' states are checkpointed with the
+are R single runs computed at once (tests/deep/test_training.py). The generators' states are checkpointed with the
 model and the optimizer, so a run stopped after any completed epoch and resumed with ``train(..., checkpoint=path)``
 reproduces the uninterrupted run bit for bit (same device, same thread count); a resume under other settings is
 refused naming the field. The loss is checked every ``CHECK_EVERY`` steps and before each epoch is recorded, so no
@@ -200,7 +200,7 @@ def train_replicas(
 
     ``stack=True`` (default): one call of :func:`train` on ``deep.stack(models)`` (one batched matrix product per
     layer for all R), then the trained weights are copied back into the models. ``stack=False``: R calls of
-    :func:`train`, one per model (the reference the stacked run equals; tests/deep/test_engine.py). The other
+    :func:`train`, one per model (the reference the stacked run equals; tests/deep/test_training.py). The other
     arguments are those of :func:`train`."""
     if "generator" in kwargs:
         raise TypeError("train_replicas takes generators=[...], one per model, not generator=.")

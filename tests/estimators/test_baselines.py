@@ -1,4 +1,4 @@
-"""Baselines: definitions checked against direct formulas; bias checked in tests/test_estimators.py."""
+"""Baselines: definitions checked against direct formulas; bias checked in tests/estimators/test_monte_carlo.py."""
 
 from __future__ import annotations
 
