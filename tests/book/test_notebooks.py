@@ -3,6 +3,7 @@ with exactly one imports-and-seed cell that calls helpers.setup."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 
 import nbformat
@@ -21,8 +22,15 @@ def _toc_files() -> list[str]:
     return files
 
 
-def test_there_are_notebooks():
-    assert NOTEBOOKS
+def test_every_chapter_is_a_notebook_and_the_test_build_executes_them_all():
+    """The chapters of _toc.yml are exactly the notebooks found here, and they are what book/_ext/execute_parallel.py
+    executes for `make test-build` (the one execution of every notebook in `make test`)."""
+    chapters = _toc_files()[1:]  # the root is the markdown introduction
+    assert [p.relative_to(BOOK).with_suffix("").as_posix() for p in NOTEBOOKS] == sorted(chapters)
+    spec = importlib.util.spec_from_file_location("execute_parallel", BOOK / "_ext" / "execute_parallel.py")
+    execute_parallel = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(execute_parallel)
+    assert sorted(execute_parallel.toc_notebooks(BOOK)) == NOTEBOOKS
 
 
 def test_toc_entries_exist_and_every_notebook_is_listed():
