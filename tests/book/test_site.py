@@ -298,7 +298,7 @@ _LAYOUT_JS = """(minFontPt) => {
   };
   const check = (selector, kind) => {
     const bad = [];
-    let total = 0;
+    let total = 0, scrolled = 0;  // scrolled: wider than the column, shown in a box that scrolls sideways
     for (const el of article.querySelectorAll(selector)) {
       if (el.offsetParent === null && getComputedStyle(el).position !== 'fixed') continue;  // hidden (dropdowns)
       total += 1;
@@ -307,6 +307,7 @@ _LAYOUT_JS = """(minFontPt) => {
       let problem = null;
       if (s) {  // inside a scroll box: the box must fit, and a wider content must be reachable by scrolling
         if (!fits(s.getBoundingClientRect())) problem = 'its scroll box is wider than the column';
+        else if (s.scrollWidth > s.clientWidth + slack) scrolled += 1;
       } else if (clipper(el)) {
         problem = 'cut by an overflow: hidden box';
       } else if (!fits(r) || el.scrollWidth > el.clientWidth + slack) {
@@ -315,7 +316,7 @@ _LAYOUT_JS = """(minFontPt) => {
       if (problem) bad.push({kind, problem, width: Math.round(Math.max(r.width, el.scrollWidth)),
                              text: (el.textContent || el.getAttribute('src') || '').trim().slice(0, 60)});
     }
-    return {total, bad};
+    return {total, scrolled, bad};
   };
   const equations = check('mjx-container[display="true"]', 'equation');
   const outputs = check('.cell_output pre, .cell_output table, .output pre', 'output');
