@@ -3,7 +3,8 @@
 config (setup, device, the scale presets), validation (the only home of argument checks), stats (uncertainty of
 Monte Carlo numbers, and ``verdict``, the one rule for comparing methods over seeds), densities (log 2 pi and the
 Normal, Gamma, Bernoulli log-densities), sampling (Gamma draws from a generator), families (mean-field
-reparameterized families), quadrature (deterministic references) and plotting (the course style).
+reparameterized families), quadrature (deterministic references), plotting (the course style) and tables (results
+tables shown as HTML in a notebook, as text elsewhere).
 """
 
 from helpers.common.config import SCALE_NAMES, Scale, Setup, get_device, get_scale, register_scales, setup
@@ -37,6 +38,7 @@ from helpers.common.stats import (
     verdict,
     z_scores,
 )
+from helpers.common.tables import Table, show_table
 
 __all__ = [
     "FAMILIES",
@@ -48,6 +50,7 @@ __all__ = [
     "Normal",
     "Scale",
     "Setup",
+    "Table",
     "Verdict",
     "bernoulli_log_prob",
     "checked_quad",
@@ -69,6 +72,7 @@ __all__ = [
     "register_scales",
     "sample_gamma",
     "setup",
+    "show_table",
     "standard_normal_log_prob",
     "total_variance_and_se",
     "total_variance_from_pairs",

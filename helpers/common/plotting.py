@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+#: The book's content column is about 780 px wide at a desktop width; the notebooks' inline figures are drawn at
+#: figure.dpi, so a figure 7.5 in wide (750 px) is shown at its natural size and a 10 pt font is ~14 px on screen
+#: (7 pt, the smallest any chapter uses, ~10 px). A wider figure would be shrunk to the column, and its text with it:
+#: chapters keep figsize widths <= 7.5 in (tests/book/test_site.py measures the rendered font size).
 COURSE_STYLE: dict[str, object] = {
-    "figure.figsize": (7.0, 4.0),
+    "figure.figsize": (7.5, 4.0),
     "figure.dpi": 100,
     "savefig.dpi": 150,
     "savefig.bbox": "tight",

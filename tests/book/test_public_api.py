@@ -58,6 +58,10 @@ BAD = [
     ("get_scale", "unknown scale", lambda: common.get_scale("huge"), ValueError, "scale"),
     ("register_scales", "part not a str", lambda: common.register_scales(3, {}), (TypeError, ValueError), "part"),
     ("get_family", "unknown family", lambda: common.get_family("gauss"), ValueError, "family"),
+    ("show_table", "a short row", lambda: common.show_table([["a"]], ["x", "y"]), ValueError, r"rows\[0\]"),
+    ("show_table", "rows a str", lambda: common.show_table("ab", ["x"]), TypeError, "rows"),
+    ("Table", "unknown alignment", lambda: common.Table([["a"]], ["x"], align=["centre"]), ValueError, "align"),
+    ("Table", "no columns", lambda: common.Table([], []), ValueError, "columns"),
     (
         "bernoulli_log_prob",
         "x = 5",

@@ -265,3 +265,119 @@ def test_the_downloadable_notebooks_carry_the_repository_in_their_colab_guard():
     if _recorded_repository(HTML) is None:  # as committed: pyproject.toml's [project.urls] Repository
         committed = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
         assert f'COURSE_REPOSITORY = \\"{committed}\\"' in plain.read_text()
+
+
+# ------------------------------------------------------------------------------------------ layout: fits the column
+#: the widths the layout check opens every chapter at: a desktop window and a phone (iPhone 12-15, CSS px)
+LAYOUT_WIDTHS = {"desktop": 1400, "phone": 390}
+LAYOUT_RECORD = BOOK / "_build" / "layout"  # one JSON per chapter and width: the measured numbers, for the report
+#: the smallest rendered font a figure may have at the desktop width, in CSS px (at the phone width a figure is
+#: shrunk to the screen; the reader zooms, so there it is measured and recorded, not asserted)
+MIN_FIGURE_FONT_PX = 9.0
+
+_LAYOUT_JS = """(minFontPt) => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('main');
+  const col = article.getBoundingClientRect();
+  const slack = 1;  // sub-pixel rounding
+  const fits = r => r.left >= col.left - slack && r.right <= col.right + slack;
+  // the nearest box between el (inclusive) and the article that scrolls sideways (overflow-x auto/scroll)
+  const scroller = el => {
+    for (let a = el; a && a !== article; a = a.parentElement) {
+      const o = getComputedStyle(a).overflowX;
+      if (o === 'auto' || o === 'scroll') return a;
+    }
+    return null;
+  };
+  // an ancestor (or el) that hides what does not fit: overflow-x hidden/clip with content wider than its box
+  const clipper = el => {
+    for (let a = el; a && a !== article; a = a.parentElement) {
+      const o = getComputedStyle(a).overflowX;
+      if ((o === 'hidden' || o === 'clip') && a.scrollWidth > a.clientWidth + slack) return a;
+    }
+    return null;
+  };
+  const check = (selector, kind) => {
+    const bad = [];
+    let total = 0, scrolled = 0;  // scrolled: wider than the column, shown in a box that scrolls sideways
+    for (const el of article.querySelectorAll(selector)) {
+      if (el.offsetParent === null && getComputedStyle(el).position !== 'fixed') continue;  // hidden (dropdowns)
+      total += 1;
+      const r = el.getBoundingClientRect();
+      const s = scroller(el);
+      let problem = null;
+      if (s) {  // inside a scroll box: the box must fit, and a wider content must be reachable by scrolling
+        if (!fits(s.getBoundingClientRect())) problem = 'its scroll box is wider than the column';
+        else if (s.scrollWidth > s.clientWidth + slack) scrolled += 1;
+      } else if (clipper(el)) {
+        problem = 'cut by an overflow: hidden box';
+      } else if (!fits(r) || el.scrollWidth > el.clientWidth + slack) {
+        problem = 'wider than the column, no scroll box';
+      }
+      if (problem) bad.push({kind, problem, width: Math.round(Math.max(r.width, el.scrollWidth)),
+                             text: (el.textContent || el.getAttribute('src') || '').trim().slice(0, 60)});
+    }
+    return {total, scrolled, bad};
+  };
+  const equations = check('mjx-container[display="true"]', 'equation');
+  const outputs = check('.cell_output pre, .cell_output table, .output pre', 'output');
+  const figures = check('.cell_output img, figure img', 'figure');
+  // figure fonts: a matplotlib figure's text is font_pt * dpi/72 px in the PNG; the page shows the PNG at
+  // rendered/natural of that size
+  const fonts = [];
+  for (const img of article.querySelectorAll('.cell_output img')) {
+    if (!img.naturalWidth || img.offsetParent === null) continue;
+    const ratio = img.getBoundingClientRect().width / img.naturalWidth;
+    fonts.push({src: img.getAttribute('src'), ratio, font_px: minFontPt.pt * minFontPt.dpi / 72 * ratio});
+  }
+  return {column: Math.round(col.width), page_scroll_width: document.documentElement.scrollWidth,
+          window_width: window.innerWidth, equations, outputs, figures, fonts};
+}"""
+
+
+def _style_font() -> dict:
+    """The smallest font size of the course style and the inline figures' dpi (helpers/common/plotting.py)."""
+    from helpers.common.plotting import COURSE_STYLE
+
+    sizes = [COURSE_STYLE[k] for k in ("font.size", "axes.labelsize", "axes.titlesize", "legend.fontsize")]
+    return {"pt": float(min(sizes)), "dpi": float(COURSE_STYLE["figure.dpi"])}
+
+
+@pytest.mark.parametrize("width", list(LAYOUT_WIDTHS), ids=list(LAYOUT_WIDTHS))
+@pytest.mark.parametrize("page_path", CHAPTERS)
+def test_nothing_is_wider_than_the_column(server, browser, page_path, width):
+    """At a desktop and a phone width, no display equation, printed output or figure is wider than the content
+    column unless it sits in a box that scrolls sideways (which then fits the column), nothing is cut by an
+    overflow: hidden box, the page itself does not scroll sideways, and (desktop) every figure's smallest font,
+    font_pt * dpi/72 * rendered/natural width, is at least MIN_FIGURE_FONT_PX. The numbers go to book/_build/layout/."""
+    page = browser.new_page(viewport={"width": LAYOUT_WIDTHS[width], "height": 900})
+    page.goto(f"{server}/{page_path}", wait_until="networkidle")
+    page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000)
+    page.evaluate("MathJax.startup.promise")
+    page.evaluate("Promise.all(Array.from(document.images).map(i => i.decode().catch(() => null)))")
+    result = page.evaluate(_LAYOUT_JS, _style_font())
+    page.close()
+    LAYOUT_RECORD.mkdir(parents=True, exist_ok=True)
+    name = page_path.replace("/", "__").removesuffix(".html")
+    (LAYOUT_RECORD / f"{name}.{width}.json").write_text(json.dumps(result, indent=1))
+
+    problems = [
+        f"{b['kind']} {b['width']} px in a {result['column']} px column, {b['problem']}: {b['text']!r}"
+        for part in ("equations", "outputs", "figures")
+        for b in result[part]["bad"]
+    ]
+    if result["page_scroll_width"] > result["window_width"] + 1:
+        scroll, window = result["page_scroll_width"], result["window_width"]
+        problems.append(f"the page scrolls sideways: {scroll} px in a {window} px window")
+    if width == "desktop":
+        problems += [
+            f"figure font {f['font_px']:.1f} px < {MIN_FIGURE_FONT_PX} px (shown at {f['ratio']:.0%}): {f['src']}"
+            for f in result["fonts"]
+            if f["font_px"] < MIN_FIGURE_FONT_PX
+        ]
+    assert not problems, "\n".join(problems)
+
+
+def test_no_orphan_index_pages():
+    """Sphinx-proof's "Proof Index" (prf-prf.html, raw labels, linked from nowhere) and any other domain index are
+    not built (book/_config.yml: html_domain_indices: false)."""
+    assert not list(HTML.glob("*-*index*.html")) and not (HTML / "prf-prf.html").exists()
