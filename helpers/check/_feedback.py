@@ -37,15 +37,28 @@ _NAMES = {torch.float64: "float64", torch.float32: "float32", torch.float16: "fl
 _NUMPY = {np.dtype(np.float32): torch.float32, np.dtype(np.float16): torch.float16}
 
 
+#: the three verdicts, the first words of every message
+STATUSES = ("correct", "not yet", "not attempted")
+
+
 @dataclass(frozen=True)
 class Feedback:
-    """The verdict of a self-check: ``ok`` and a message that says what is wrong (or that the answer is correct)."""
+    """The verdict of a self-check: ``ok`` and a message that says what is wrong (or that the answer is correct).
+
+    ``status`` is "correct", "not yet" (an answer that is wrong, or crashed) or "not attempted" (the function raised
+    ``NotImplementedError``: the stub of the student edition, ``raise NotImplementedError("your code here")``)."""
 
     ok: bool
     message: str
 
     def __bool__(self) -> bool:
         return self.ok
+
+    @property
+    def status(self) -> str:
+        if self.ok:
+            return "correct"
+        return "not attempted" if self.message.startswith("not attempted") else "not yet"
 
     def __str__(self) -> str:
         return self.message
@@ -69,10 +82,22 @@ def check_answer(answer: object, name: str = "answer") -> Callable:
     )
 
 
+def not_attempted(what: str, error: BaseException) -> Feedback:
+    detail = f" ({error})" if str(error) else ""
+    return Feedback(
+        False,
+        f"not attempted: {what} raises NotImplementedError{detail}. Write the function in place of the `raise` "
+        "line and run the cell again.",
+    )
+
+
 def call(answer: Callable, args: tuple, what: str) -> Tensor | tuple | Feedback:
-    """``answer(*args)``, or a :class:`Feedback` saying what it raised."""
+    """``answer(*args)``, or a :class:`Feedback` saying what it raised: "not attempted" for NotImplementedError (a
+    stub), "not yet" for any other exception."""
     try:
         return answer(*args)
+    except NotImplementedError as error:  # the student edition's stub: nothing written yet
+        return not_attempted(what, error)
     except Exception as error:  # a student's bug of any kind is feedback, not a crash of the check
         return wrong(what, f"raised {type(error).__name__}: {error}")
 

@@ -14,9 +14,9 @@ def gaussian_score(answer: object) -> Feedback:
     Shapes: ``z`` (S,), ``loc`` and ``scale`` 0-dim tensors; the answer (S, 2), or a pair of (S,) columns.
     Reference: Ranganath, Gerrish & Blei (2014), the score-function gradient.
 
-    Feedback names the score in the precision or the variance instead of the scale, the missing derivative of the
-    normalizer and the score in log scale; the two columns swapped are recognized, and answers of any floating
-    dtype are compared at their precision."""
+    Feedback names the score in the precision or the variance instead of the scale, a missing term and the score in
+    log scale; the two columns swapped are recognized, and answers of any floating dtype are compared at their
+    precision."""
     fn = check_answer(answer)
     what = "your score"
     g = torch.Generator().manual_seed(2014)
@@ -41,7 +41,7 @@ def gaussian_score(answer: object) -> Feedback:
         "has the score in the variance scale^2 in its second column, not in the scale.": col(
             -1 / (2 * var) + d**2 / (2 * var**2)
         ),
-        "misses the derivative of the normalizer (the -log scale of log q) in d/dscale log q.": col(d**2 / scale**3),
+        "misses the derivative of the normalizer of q in its d/dscale column.": col(d**2 / scale**3),
         "has the score in log scale (scale * d/dscale) in its second column; the check asks for d/dscale.": col(
             -1 + d**2 / scale**2
         ),

@@ -8,7 +8,7 @@ from helpers.check._feedback import Feedback, call, check_answer, compare, preci
 from helpers.models import NormalGamma
 
 
-def reference_q_tau(x: torch.Tensor, prior: NormalGamma, mu_n: float, lambda_n: float) -> torch.Tensor:
+def _reference_q_tau(x: torch.Tensor, prior: NormalGamma, mu_n: float, lambda_n: float) -> torch.Tensor:
     """(a_N, b_N), float64, of the course's CAVI update of q(tau) = Gamma(a_N, rate b_N) given
     q(mu) = N(mu_N, 1 / lambda_N), from log q(tau) = E_mu[log p(x, mu, tau)] + const (Bishop 2006, sec. 10.1.3, with
     the prior's lambda_0 term). x (N,). tests/check/test_vi.py checks it against the fixed point of
@@ -27,8 +27,8 @@ def q_tau_update(answer: object) -> Feedback:
     Shapes: ``x`` (N,), ``prior`` a :class:`~helpers.NormalGamma`, ``mu_N`` and ``lambda_N`` floats; a_N and b_N
     are two numbers (floats or 0-dim tensors of any floating dtype). Reference: Bishop (2006), sec. 10.1.3.
 
-    Feedback names scale and rate mixed up, a missing prior term, the missing variance of q(mu) and a shape a_N
-    without the prior's 1/2."""
+    Feedback names scale and rate mixed up, a missing prior term, the missing variance of q(mu) and the slip of the
+    chapter's exercise in a_N."""
     fn = check_answer(answer)
     what = "your q(tau) update"
     g = torch.Generator().manual_seed(7)
@@ -38,9 +38,9 @@ def q_tau_update(answer: object) -> Feedback:
     answers, refs, returned = [], [], []
     mistakes: dict[str, list] = {
         "returns the scale 1 / b_N where the rate b_N belongs (scale and rate mixed up).": [],
-        "misses the prior term lambda_0 E[(mu - mu_0)^2] in b_N.": [],
-        "misses the variance of q(mu) in E[(x_n - mu)^2].": [],
-        "has a_N = a_0 + N/2: the prior of mu adds its own 1/2, a_N = a_0 + (N + 1)/2.": [],
+        "misses the prior term of mu (from p(mu | tau)) in b_N.": [],
+        "misses the variance of q(mu) in the expected squared residuals.": [],
+        "has a_N = a_0 + N/2, the shape without the prior of mu: p(mu | tau) depends on tau too.": [],
     }
     keys = list(mistakes)
     for x, mu_n, lambda_n in cases:
@@ -52,7 +52,7 @@ def q_tau_update(answer: object) -> Feedback:
             answers.append(torch.stack([torch.as_tensor(v, dtype=torch.float64).reshape(()) for v in value]))
         except (TypeError, ValueError, RuntimeError):
             return Feedback(False, "not yet: your q(tau) update must return the pair (a_N, b_N) of two numbers.")
-        ref = reference_q_tau(x, prior, mu_n, lambda_n)
+        ref = _reference_q_tau(x, prior, mu_n, lambda_n)
         refs.append(ref)
         n = x.numel()
         mistakes[keys[0]].append(torch.stack([ref[0], 1 / ref[1]]))

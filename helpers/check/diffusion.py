@@ -16,9 +16,8 @@ def epsilon_weights(answer: object) -> Feedback:
     Shapes: ``betas`` (T,), the noise schedule beta_1..beta_T. References: Ho, Jain & Abbeel (2020), eq. (12);
     Kingma, Salimans, Poole & Ho (2021).
 
-    Feedback names sigma_t^2 = beta_t used instead, a constant factor (the 1/2), an index shifted by one step and
-    the t = 1 term included; answers of any floating dtype (or from a Python loop) are compared at their precision,
-    which for the first steps is limited by 1 - abar_t (a difference of numbers near 1)."""
+    Feedback names sigma_t^2 = beta_t used instead, a constant factor, an index shifted by one step and the t = 1
+    term included; answers of any floating dtype (or from a Python loop) are compared at their precision."""
     fn = check_answer(answer)
     what = "your weights"
     schedule = linear_schedule(50, 1e-3, 0.2)
@@ -34,7 +33,7 @@ def epsilon_weights(answer: object) -> Feedback:
         "uses sigma_t^2 = beta_t; this exercise takes the forward posterior's variance beta~_t.": reference_weights(
             schedule, "beta"
         )[0][1:],
-        "is shifted by one step: it pairs t with t + 1 where the weight of L_{t-1} pairs t - 1 with t.": shifted,
+        "is shifted by one step: the weight it gives for t is the one of t + 1.": shifted,
     }
     # rounding: 1 - abar_{t-1} cancels (relative error ~ t abar / (1 - abar)), and so does SNR_{t-1} / SNR_t - 1
     t = torch.arange(2, len(abar) + 1, dtype=torch.float64)

@@ -13,8 +13,7 @@ from helpers.deep import bernoulli_kl
 
 def bernoulli_kl_gradient(answer: object) -> Feedback:
     """Check ``answer(a, b) -> (dKL/da, dKL/db)``, the gradient of KL(Bernoulli(sigmoid(a)) || Bernoulli(sigmoid(b)))
-    in the encoder logit a and in the prior logit b (the chapter's exercise; the reference is autograd of
-    ``deep.bernoulli_kl``).
+    in the encoder logit a and in the prior logit b (the chapter's exercise), in closed form.
 
     Shapes: ``a`` and ``b`` (n,); the answer a pair of (n,) tensors.
 
@@ -35,8 +34,8 @@ def bernoulli_kl_gradient(answer: object) -> Feedback:
     reference = torch.stack([ga, gb])
     mistakes = {
         "dKL/da misses the factor dq/da: the KL depends on a through q = sigmoid(a).": torch.stack([a - b, gb]),
-        "dKL/da has the wrong sign: the KL pulls a toward b.": torch.stack([-ga, gb]),
-        "dKL/db has the wrong sign: the prior's probability moves toward q's.": torch.stack([ga, -gb]),
+        "dKL/da has the wrong sign.": torch.stack([-ga, gb]),
+        "dKL/db has the wrong sign.": torch.stack([ga, -gb]),
     }
     q, p = torch.sigmoid(a), torch.sigmoid(b)
     logs = sum(F.logsigmoid(v).abs() for v in (a, -a, b, -b))  # the KL's terms, which autograd differentiates
@@ -76,16 +75,16 @@ _CASES = (
 def gumbel_softmax(answer: object) -> Feedback:
     """Check ``answer(a, u, temperature) -> (S, B, K)``, the Gumbel-Softmax (Concrete) relaxed sample from the
     logits ``a`` (unnormalized log-probabilities of K categories) and the uniform draws ``u``, at ``temperature``
-    tau > 0: the course assignment's ``categorical_reparametrize`` with the noise passed in, so that the check can
-    compare draw by draw (``deep.categorical_reparametrize`` draws u itself).
+    tau > 0: the course assignment's relaxed sample with the noise passed in, so that the check can compare draw by
+    draw.
 
     Shapes: ``a`` (B, K), ``u`` (S, B, K) in (0, 1), ``temperature`` a float. References: Jang, Gu & Poole (2017),
     eq. (1); Maddison, Mnih & Teh (2017), Definition 1.
 
     Feedback names the logits read as probabilities (their log taken, or the noise added to softmax(a)), the Gumbel
     noise with the wrong sign or not a Gumbel draw, the temperature left out, multiplied or applied to one part
-    only, the wrong axis, log y or the hard one-hot draw returned, and an overflow for large scores; a Gumbel draw
-    taken from 1 - u (as valid as from u) is recognized, and answers of any floating dtype are compared at their
+    only, the wrong axis, log y or the hard one-hot draw returned, and an overflow for large scores; the equally
+    valid use of 1 - u in place of u is recognized, and answers of any floating dtype are compared at their
     precision."""
     fn = check_answer(answer)
     what = "your relaxed sample"
@@ -116,28 +115,25 @@ def gumbel_softmax(answer: object) -> Feedback:
                                    "logits as if they were probabilities. a are log-probabilities (up to a constant) "
                                    "already.")  # fmt: skip
         found = {
-            "adds the noise to the probabilities softmax(a): a are the logits, log-probabilities up to a constant, "
-            "and the noise is added to them directly.": _relaxed(torch.softmax(a, -1), u, tau),
+            "adds the noise to the probabilities softmax(a): a are the logits, log-probabilities up to a "
+            "constant.": _relaxed(torch.softmax(a, -1), u, tau),
             "has the Gumbel noise with the wrong sign, so that its draws favour the improbable categories.": (
                 torch.softmax((a + torch.log(-torch.log(u))) / tau, -1)
             ),
-            "uses -log u (an exponential draw) as the noise: a Gumbel draw takes the logarithm twice.": torch.softmax(
+            "uses -log u (an exponential draw) as the noise, not a Gumbel draw.": torch.softmax(
                 (a - torch.log(u)) / tau, -1
             ),
-            "uses log u as the noise: a Gumbel draw takes the logarithm twice.": torch.softmax(
-                (a + torch.log(u)) / tau, -1
-            ),
+            "uses log u as the noise, not a Gumbel draw.": torch.softmax((a + torch.log(u)) / tau, -1),
             "adds u itself: the noise must be a Gumbel draw made from u.": torch.softmax((a + u) / tau, -1),
             "leaves out the temperature.": torch.softmax(a + gumbel, -1),
             "multiplies by the temperature where it divides.": torch.softmax((a + gumbel) * tau, -1),
             "divides only the noise by the temperature, not the logits.": torch.softmax(a + gumbel / tau, -1),
             "divides only the logits by the temperature, not the noise.": torch.softmax(a / tau + gumbel, -1),
-            "normalizes over the wrong axis: each draw's K entries must sum to one (softmax over the last axis).": (
+            "normalizes over the wrong axis: each draw's K entries must sum to one.": (
                 torch.softmax((a + gumbel) / tau, 0)
             ),
-            "returns log y: the check asks for the relaxed sample y itself (log_softmax is for when log y is "
-            "needed).": torch.log_softmax((a + gumbel) / tau, -1),
-            "returns the hard Gumbel-max draw (one-hot): the relaxed sample is the softmax at the temperature.": (
+            "returns log y: the check asks for the relaxed sample y itself.": torch.log_softmax((a + gumbel) / tau, -1),
+            "returns the hard Gumbel-max draw (one-hot): the check asks for the relaxed sample.": (
                 torch.nn.functional.one_hot(((a + gumbel) / tau).argmax(-1), a.shape[-1]).to(torch.float64)
             ),
         }
@@ -146,7 +142,7 @@ def gumbel_softmax(answer: object) -> Feedback:
         other = _relaxed(a, 1 - u, tau)
         alternatives.setdefault(
             "takes its Gumbel noise from 1 - u, which is as uniform as u: a valid relaxed sample (it agrees with the "
-            "course's version of that choice). The course and deep.categorical_reparametrize use u itself.",
+            "course's version of that choice). The course uses u itself.",
             [],
         ).append(other)
         magnitudes.append(_relaxed_size(a, u, tau))

@@ -24,15 +24,16 @@ def _log_prior(z: torch.Tensor) -> torch.Tensor:
 
 def elbo_estimate(answer: object) -> Feedback:
     """Check ``answer(log_likelihood, log_prior, loc, scale, eps) -> a scalar``, the Monte Carlo estimate of the ELBO
-    of q = N(loc, diag scale^2) (``scale`` a standard deviation) from the draws z_s = loc + scale * eps_s.
+    from the S draws of q = N(loc, diag scale^2) that the standard normal ``eps`` gives (``scale`` a standard
+    deviation).
 
     Shapes: ``loc`` and ``scale`` (D,), ``eps`` (S, D); ``log_likelihood`` and ``log_prior`` map z (S, D) to (S,).
-    References: Blei, Kucukelbir & McAuliffe (2017), eq. (13); Kingma & Welling (2014).
+    References: Blei, Kucukelbir & McAuliffe (2017), sec. 2.2; Kingma & Welling (2014).
 
-    Feedback names a missing prior or entropy term, a wrong sign of log q, a variance used as the scale, a per-draw
-    or summed answer, and an answer that draws its own noise or ignores eps; a wrong number is never called "off by
-    a constant factor" (a ratio of two numbers says nothing). It accepts the valid variants with the entropy or the
-    KL to the prior in closed form, and answers of any floating dtype (compared at their precision).
+    Feedback names a missing term, a wrong sign, a variance used as the scale, a per-draw or summed answer, and an
+    answer that draws its own noise or ignores eps; a wrong number is never called "off by a constant factor" (a
+    ratio of two numbers says nothing). Valid variants with a part in closed form are accepted, and answers of any
+    floating dtype (compared at their precision).
     """
     fn = check_answer(answer)
     what = "your ELBO estimate"
@@ -54,8 +55,8 @@ def elbo_estimate(answer: object) -> Feedback:
     z_var = loc + scale**2 * eps
     mistakes = {
         "misses the prior term log p(z).": (ll - lq).mean(),
-        "misses the entropy term (the - log q(z) of each draw).": (ll + lp).mean(),
-        "adds log q(z) where the ELBO subtracts it (the sign of the entropy term).": (ll + lp + lq).mean(),
+        "misses the entropy term.": (ll + lp).mean(),
+        "has the entropy term with the wrong sign.": (ll + lp + lq).mean(),
         "uses scale**2 (a variance) where the standard deviation belongs.": (
             _log_likelihood(z_var) + _log_prior(z_var) - normal_log_prob(z_var, loc, scale**2)
         ).mean(),
@@ -63,10 +64,10 @@ def elbo_estimate(answer: object) -> Feedback:
         "sums over the S draws: the estimate is their average.": (ll + lp - lq).sum(),
     }
     alternatives = {
-        "is a valid ELBO estimator with the entropy of q in closed form instead of the - log q(z) of each draw "
-        "(it agrees with the course's version of that estimator on the same draws).": (ll + lp).mean() + entropy,
-        "is a valid ELBO estimator with the KL(q || p(z)) in closed form instead of log p(z) - log q(z) of each "
-        "draw (it agrees with the course's version of that estimator on the same draws).": ll.mean() - kl,
+        "is a valid ELBO estimator with the entropy of q in closed form (it agrees with the course's version of that "
+        "estimator on the same draws).": (ll + lp).mean() + entropy,
+        "is a valid ELBO estimator with the KL(q || p(z)) in closed form (it agrees with the course's version of "
+        "that estimator on the same draws).": ll.mean() - kl,
     }
     feedback = compare(
         value,

@@ -47,14 +47,14 @@ def _score_size(z: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor) -> torc
 
 def score_function(answer: object) -> Feedback:
     """Check ``answer(f, loc, scale, z) -> (S, 2D)``, the per-draw terms of the score-function estimate of the
-    gradient of E_q[f(z)] with respect to (loc, scale), q = N(loc, diag scale^2), at the draws z: f(z_s) times the
-    score of q at z_s, one row per draw, the D derivatives in ``loc`` first, then the D in ``scale``.
+    gradient of E_q[f(z)] with respect to (loc, scale), q = N(loc, diag scale^2), at the draws z, one row per draw,
+    the D derivatives in ``loc`` first, then the D in ``scale``.
 
     Shapes: ``z`` (S, D), ``loc`` and ``scale`` (D,), ``f`` maps (S, D) to (S,). References: Williams (1992);
     Mohamed et al. (2020), sec. 4.
 
-    Feedback names a wrong sign, the missing derivative of the normalizer, a missing f and, when the terms are none
-    of those, whether their mean is biased (in standard errors against the exact gradient) or averages to zero (f
+    Feedback names a wrong sign, a missing term, the score returned alone and, when the terms are none of those,
+    whether their mean is biased (in standard errors against the exact gradient) or averages to zero (f
     taken at other draws than the score) or the answer draws its own noise. The right columns in another order
     (e.g. loc_1, scale_1, loc_2, scale_2) are recognized; answers of any floating dtype are compared at their
     precision."""
@@ -74,9 +74,9 @@ def score_function(answer: object) -> Feedback:
     d, fz = z - loc, _f(z)[:, None]
     psi = torch.cat([d / scale**2, -1 / scale + d**2 / scale**3], -1)  # (S, 2D)
     mistakes = {
-        "misses the derivative of the normalizer (the -log scale of log q) in the d/dscale terms: that term is what "
-        "makes the score's mean zero.": fz * torch.cat([d / scale**2, d**2 / scale**3], -1),
-        "returns the score d log q alone: the estimator weighs it by f(z).": psi,
+        "misses the derivative of the normalizer of q in the d/dscale terms.": fz
+        * torch.cat([d / scale**2, d**2 / scale**3], -1),
+        "returns the score d log q alone.": psi,
     }
     feedback = compare(
         value,
@@ -106,8 +106,8 @@ def score_function(answer: object) -> Feedback:
     if unbiased:
         return wrong(
             what,
-            f"is unbiased (every mean within {Z_BIAS} SE of the exact gradient) but its draws are "
-            "not f(z) d log q(z): a baseline or another estimator? The check asks for the plain terms.",
+            f"is unbiased (every mean within {Z_BIAS} SE of the exact gradient) but its draws are not the plain "
+            "score-function terms: a baseline or another estimator?",
         )
     return wrong(
         what,
@@ -147,8 +147,8 @@ def reparameterization(answer: object) -> Feedback:
     gradient: the total derivative of f = log p(x, z) - log q(z) with respect to (loc, scale) at
     z = loc + scale * eps, q = N(loc, diag scale^2), one row per draw, the D derivatives in ``loc`` first.
 
-    ``model`` has ``log_joint(z)`` (S, D) -> (S,), differentiable with autograd, and ``grad_log_joint(z)``
-    (S, D) -> (S, D), as the chapter's models do. Shapes: ``loc`` and ``scale`` (D,), ``eps`` (S, D). References:
+    Shapes: ``loc`` and ``scale`` (D,), ``eps`` (S, D); ``model`` has ``log_joint(z)`` (S, D) -> (S,),
+    differentiable with autograd, and ``grad_log_joint(z)`` (S, D) -> (S, D), as the chapter's models do. References:
     Kingma & Welling (2014); Rezende et al. (2014); Titsias & Lazaro-Gredilla (2014); the chapter's proposition
     *The reparameterization gradient, piece by piece*.
 
@@ -180,8 +180,7 @@ def reparameterization(answer: object) -> Feedback:
         "is unbiased, but another estimator (the chapter's exercise); the check asks for the total derivative.": (
             torch.cat(reparameterization_terms(model, loc, scale, eps, path_derivative=True), -1)
         ),
-        "misses the derivative of the entropy term (of - log q) in the d/dscale terms: they are those of "
-        "E_q[log p(x, z)] alone.": torch.cat([grad, grad * eps], -1),
+        "misses the derivative of the entropy term in the d/dscale terms.": torch.cat([grad, grad * eps], -1),
         "has the derivative of the entropy term with the wrong sign in the d/dscale terms.": torch.cat(
             [grad, grad * eps - 1 / scale], -1
         ),

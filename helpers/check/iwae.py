@@ -18,9 +18,9 @@ def iwelbo(answer: object) -> Feedback:
 
     Shapes: ``log_w`` (K, B), the K samples on dim 0. Reference: Burda, Grosse & Salakhutdinov (2016), eq. (8).
 
-    Feedback names the missing normalization by K, the average of log w (the ELBO), the wrong axis, and an overflow
-    or underflow of exp (log-weights of images are in the hundreds of nats); answers of any floating dtype are
-    compared at their precision."""
+    Feedback names a missing term, the average of log w (the ELBO), the wrong axis, and an overflow or underflow of
+    exp (log-weights of images are in the hundreds of nats); answers of any floating dtype are compared at their
+    precision."""
     fn = check_answer(answer)
     what = "your IWELBO"
     g = torch.Generator().manual_seed(2016)
@@ -30,8 +30,8 @@ def iwelbo(answer: object) -> Feedback:
     if isinstance(value, Feedback):
         return value
     mistakes = {
-        "misses the - log K: the bound is the log of the average weight, not of the sum.": torch.logsumexp(log_w, 0),
-        "averages log w over the K samples: that is the ELBO estimate; the IWELBO is the log of the average weight.": (
+        "misses the - log K.": torch.logsumexp(log_w, 0),
+        "averages log w over the K samples: that is the ELBO estimate, not the importance-weighted bound.": (
             log_w.mean(0)
         ),
         "reduces over the batch axis: log_w has shape (K, B), the K samples are dim 0.": torch.logsumexp(log_w, 1)
@@ -86,18 +86,17 @@ def _log_likelihood_size(z: Tensor, z_size: Tensor) -> Tensor:
 
 
 def log_weights(answer: object) -> Feedback:
-    """Check ``answer(log_likelihood, mu, sigma, eps) -> (K, B)``, the importance log-weights of a VAE with a
+    """Check ``answer(log_likelihood, mu, sigma, eps) -> (K, B)``, the importance log-weights log w of a VAE with a
     standard normal prior and the Gaussian encoder q(z | x) = N(mu, diag sigma^2) (``sigma`` a standard deviation),
-    at the draws z_k = mu + sigma * eps_k: the log of p(x, z_k) / q(z_k | x), one per draw and datapoint.
+    at the K draws of q that the standard normal ``eps`` gives, one per draw and datapoint.
 
     Shapes: ``mu`` and ``sigma`` (B, D), ``eps`` (K, B, D); ``log_likelihood`` maps z (K, B, D) to log p(x | z)
     (K, B) (the decoder, for the batch of B images). Reference: Burda, Grosse & Salakhutdinov (2016), sec. 3.
 
-    Feedback names the log q slips (misplaced parentheses of the quadratic term, sigma as a variance, a missing or
-    doubled log-determinant, a missing sum over D), a missing prior, the wrong sign of log q, the closed-form KL in
-    place of each draw's log p(z) - log q(z | x), the constant log 2 pi in only one of the two densities, a
-    variance in the draws, a reduced answer and an answer that draws its own noise. Dropping the constant from both
-    densities (it cancels) passes, as does any correct form, loop or dtype (compared at its precision)."""
+    Feedback names the slips in log q (misplaced parentheses, sigma as a variance, the log-determinant, a missing
+    sum over D), a missing prior, the wrong sign of log q, a closed-form KL in place of each draw's densities, the
+    constant log 2 pi in only one of the two densities, a variance in the draws, a reduced answer and an answer
+    that draws its own noise. Any correct form, loop or dtype passes (compared at its precision)."""
     fn = check_answer(answer)
     what = "your log-weights"
     g = torch.Generator().manual_seed(2016)

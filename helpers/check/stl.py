@@ -17,9 +17,9 @@ def path_derivative(answer: object) -> Feedback:
     Shapes: ``loc`` and ``scale`` (D,), ``eps`` (S, D); ``log_joint`` maps z (S, D) to (S,). Reference: Roeder, Wu
     & Duvenaud (2017), eq. (8).
 
-    Feedback names the total derivative (score term kept), a z detached as well (all zeros) and a wrong sign; the
-    right columns in another order are recognized, and answers of any floating dtype (or from a Python loop) are
-    compared at their precision."""
+    Feedback names the total derivative, an answer that is zero for every draw and a wrong sign; the right columns
+    in another order are recognized, and answers of any floating dtype (or from a Python loop) are compared at
+    their precision."""
     fn = check_answer(answer)
     what = "your path derivative"
     g = torch.Generator().manual_seed(2017)
@@ -38,7 +38,7 @@ def path_derivative(answer: object) -> Feedback:
         "is the total derivative: the score term of log q at fixed z is still in it.": elbo_gradient_terms(
             model, loc, scale, eps
         ),
-        "is zero for every draw: z was detached as well, not only the parameters inside log q.": zeros,
+        "is zero for every draw: was z itself detached?": zeros,
     }
     return compare(
         value,

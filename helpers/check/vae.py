@@ -19,8 +19,8 @@ def gaussian_kl(answer: object) -> Feedback:
 
     Shapes: ``mu`` and ``sigma`` (B, D). Reference: Kingma & Welling (2014), appendix B.
 
-    Feedback names sigma used as a variance, the wrong sign of the log term, the reverse KL, and a missing or extra
-    sum; answers of any floating dtype (or from a Python loop) are compared at their precision."""
+    Feedback names sigma used as a variance, a wrong sign, the reverse KL, and a missing or extra sum; answers of
+    any floating dtype (or from a Python loop) are compared at their precision."""
     fn = check_answer(answer)
     what = "your KL"
     g = torch.Generator().manual_seed(2013)
@@ -70,11 +70,9 @@ def _log_q_mistakes(z: Tensor, mu: Tensor, sigma: Tensor) -> dict[str, Tensor]:
     r, log_s = z - mu, torch.log(sigma)
     per_dim = -0.5 * (r / sigma) ** 2 - log_s - _HALF_LOG_2PI
     return {
-        "multiplies the squared distance by sigma^2 where it divides by it: Python reads (z - mu)**2 / 2 * sigma**2 "
-        "as ((z - mu)**2 / 2) * sigma**2 (a misplaced parenthesis).": (
-            -(r**2) / 2 * sigma**2 - log_s - _HALF_LOG_2PI
-        ).sum(-1),
-        "divides the squared distance by (2 sigma)^2, four times too much (a misplaced parenthesis).": (
+        "multiplies the squared distance by sigma^2 (a misplaced parenthesis: Python reads a / 2 * b as "
+        "(a / 2) * b).": (-(r**2) / 2 * sigma**2 - log_s - _HALF_LOG_2PI).sum(-1),
+        "divides the squared distance by (2 sigma)^2 (a misplaced parenthesis).": (
             -(r**2) / (2 * sigma) ** 2 - log_s - _HALF_LOG_2PI
         ).sum(-1),
         "divides only mu by sigma: (z - mu / sigma) is z - (mu / sigma) (a misplaced parenthesis).": (
@@ -83,15 +81,10 @@ def _log_q_mistakes(z: Tensor, mu: Tensor, sigma: Tensor) -> dict[str, Tensor]:
         "treats sigma as a variance; sigma is a standard deviation.": (
             -(r**2) / (2 * sigma) - 0.5 * log_s - _HALF_LOG_2PI
         ).sum(-1),
-        "misses the normalizer's - log sigma terms (the log-determinant of the scale).": (
-            -0.5 * (r / sigma) ** 2 - _HALF_LOG_2PI
-        ).sum(-1),
-        "has - log sigma^2 per dimension where the normalizer has half of it (the log-determinant counted twice).": (
-            -0.5 * (r / sigma) ** 2 - 2 * log_s - _HALF_LOG_2PI
-        ).sum(-1),
-        "adds the squared distance where log q subtracts it.": (0.5 * (r / sigma) ** 2 - log_s - _HALF_LOG_2PI).sum(-1),
-        "is not summed over the D latent dimensions (shape (K, B, D)): the density of the product is the product of "
-        "the densities, so log q is the sum.": per_dim,
+        "misses the normalizer's - log sigma terms.": (-0.5 * (r / sigma) ** 2 - _HALF_LOG_2PI).sum(-1),
+        "counts the log-determinant of the scale twice.": (-0.5 * (r / sigma) ** 2 - 2 * log_s - _HALF_LOG_2PI).sum(-1),
+        "has the squared distance with the wrong sign.": (0.5 * (r / sigma) ** 2 - log_s - _HALF_LOG_2PI).sum(-1),
+        "is not summed over the D latent dimensions (shape (K, B, D)).": per_dim,
     }
 
 
@@ -102,10 +95,9 @@ def gaussian_log_q(answer: object) -> Feedback:
     Shapes: ``z`` (K, B, D), ``mu`` and ``sigma`` (B, D). Reference: Kingma & Welling (2014), sec. 2.4 and
     appendix B (the Monte Carlo KL, L^A).
 
-    Feedback names the misplaced parentheses of the quadratic term (multiplying by sigma^2, dividing by
-    (2 sigma)^2, dividing only mu by sigma), sigma used as a variance, a missing or doubled log-determinant, a
-    missing constant, the wrong sign of the quadratic term and a missing sum over D. Any correct form passes
-    (torch.distributions, the noise form, a Python loop, float32), compared at its precision."""
+    Feedback names misplaced parentheses, sigma used as a variance, a missing or doubled log-determinant, a
+    missing constant, a wrong sign and a missing sum over D. Any correct form passes (a Python loop, float32),
+    compared at its precision."""
     fn = check_answer(answer)
     what = "your log q(z | x)"
     g = torch.Generator().manual_seed(2014)

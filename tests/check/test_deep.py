@@ -149,14 +149,14 @@ def test_vae_log_q_check_passes_correct_answers_at_their_precision(dtype):
 @pytest.mark.parametrize(
     ("variant", "says"),
     [
-        ("precedence", "((z - mu)**2 / 2) * sigma**2 (a misplaced parenthesis)"),
+        ("precedence", "multiplies the squared distance by sigma^2 (a misplaced parenthesis"),
         ("2 sigma squared", "(2 sigma)^2"),
         ("mu over sigma", "divides only mu by sigma"),
         ("variance", "treats sigma as a variance"),
         ("no log det", "misses the normalizer's - log sigma"),
-        ("log sigma squared", "log-determinant counted twice"),
+        ("log sigma squared", "log-determinant of the scale twice"),
         ("no constant", "misses the constant - log(2 pi) / 2"),
-        ("plus quadratic", "adds the squared distance"),
+        ("plus quadratic", "squared distance with the wrong sign"),
         ("no sum", "not summed over the D latent dimensions"),
     ],
 )
@@ -269,7 +269,7 @@ def test_log_weights_check_passes_correct_answers_at_their_precision(dtype):
         (_log_weights(log_q=_log_q("precedence")), "slip in log q(z | x): it multiplies the squared distance"),
         (_log_weights(log_q=_log_q("mu over sigma")), "divides only mu by sigma"),
         (_log_weights(log_q=_log_q("no log det")), "misses the normalizer's - log sigma"),
-        (_log_weights(log_q=_log_q("log sigma squared")), "log-determinant counted twice"),
+        (_log_weights(log_q=_log_q("log sigma squared")), "log-determinant of the scale twice"),
         (_log_weights(log_q=_log_q("variance")), "treats sigma as a variance"),
         (_log_weights("no prior"), "misses log p(z)"),
         (_log_weights("plus log q"), "adds log q(z | x)"),
@@ -352,7 +352,7 @@ def test_stl_check_recognizes_the_u_terms_then_the_v_terms():
 
 @pytest.mark.parametrize(
     ("variant", "says"),
-    [("total", "is the total derivative"), ("detach z", "z was detached"), ("sign", "wrong sign"),
+    [("total", "is the total derivative"), ("detach z", "was z itself detached"), ("sign", "wrong sign"),
      ("loc only", "shape (40, 2)")],
 )  # fmt: skip
 @pytest.mark.parametrize("dtype", [F64, F32])
