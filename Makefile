@@ -18,7 +18,7 @@ MATHJAX_VERSION := 3.2.2
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: help book test lab lint unit notebooks test-build site-check bench reference reference-status lock notebook-headers browser-deps datasets clean
+.PHONY: help book book-student student-branch test lab lint unit notebooks test-build site-check bench reference reference-status lock notebook-headers browser-deps datasets clean
 # the targets of `make test` run in the order they are listed, also under `make -j`
 .NOTPARALLEL:
 
@@ -26,11 +26,14 @@ help:
 	@echo "The two commands:"
 	@echo "  make book          build the site into book/_build/html (BOOK_SCALE=standard)"
 	@echo "  make test          lint, unit, test-build and site-check, in that order (BOOK_SCALE=quick)"
+	@echo "The student edition (no solutions, a stub in each self-check; README.md, \"Student edition\"):"
+	@echo "  make book-student  build it into book/_build/student/html, at the scale of the last make book"
+	@echo "  make student-branch  commit its notebooks as the git branch student (then: git push origin student)"
 	@echo "The steps of make test, each usable alone:"
 	@echo "  make lint          ruff check and ruff format --check"
 	@echo "  make unit          the unit tests (tests/, without the browser check)"
 	@echo "  make test-build    every notebook executed once (fails on any error, with its traceback), then the"
-	@echo "                     strict book build from those executions, at BOOK_SCALE=quick"
+	@echo "                     strict book build from those executions, and of the student edition, at BOOK_SCALE=quick"
 	@echo "  make site-check    the browser check of every page of book/_build/html in headless Chromium"
 	@echo "Other targets:"
 	@echo "  make notebooks     every notebook executed top to bottom with nbmake alone (BOOK_SCALE=quick; no build)"
@@ -124,6 +127,29 @@ endef
 book: $(STAMP) $(KERNEL) $(MATHJAX_STAMP) datasets
 	$(call build_book,$(or $(BOOK_SCALE),standard))
 
+# The student edition (book/_ext/student_edition.py): a copy of book/ in book/_build/student/src without the
+# solutions and with a stub in each self-check cell, built strictly into book/_build/student/html. Its notebooks are
+# not executed twice: the outputs of the cells it keeps come from the main build's jupyter-cache when that cache is
+# at the same scale (.build-key), and only the stub cells run (a few seconds per chapter); otherwise the student
+# notebooks are executed in full. Its launch buttons open the branch STUDENT_BRANCH (make student-branch writes it).
+STUDENT := book/_build/student
+STUDENT_BRANCH ?= student
+define build_student
+	BOOK_SCALE=$(1) $(BIN)/python book/_ext/student_edition.py prepare book $(STUDENT)/src \
+	  --cache $(STUDENT)/.jupyter_cache --main-cache book/_build/.jupyter_cache --main-key "$(1)-$$($(BUILD_HASH))"
+	rm -rf $(STUDENT)/build $(STUDENT)/html $(STUDENT)/launch.json
+	BOOK_SCALE=$(1) BOOK_REPOSITORY_BRANCH=$(STUDENT_BRANCH) BOOK_EXECUTION_CACHE=$(STUDENT)/.jupyter_cache $(2) \
+	  $(BIN)/jupyter-book build $(STUDENT)/src --path-output $(STUDENT)/build -W -n --keep-going
+	mv $(STUDENT)/build/_build/html $(STUDENT)/html && mv $(STUDENT)/build/_build/launch.json $(STUDENT)/launch.json
+endef
+
+book-student: $(STAMP) $(KERNEL) $(MATHJAX_STAMP) datasets
+	$(call build_student,$(or $(BOOK_SCALE),$(firstword $(subst -, ,$(shell cat book/_build/.build-key 2>/dev/null))),standard))
+
+student-branch: $(STAMP)
+	@test -d $(STUDENT)/src || { echo "$(STUDENT)/src is missing: run make book-student first"; exit 1; }
+	$(BIN)/python book/_ext/student_edition.py branch $(STUDENT)/src --branch $(STUDENT_BRANCH)
+
 # JupyterLab on book/ with the course kernel; LAB_ARGS adds options (e.g. LAB_ARGS="--port=8890 --no-browser").
 # tests/book/test_lab.py starts it the same way (own port, token and a temporary home) and runs a chapter in Chromium.
 LAB_FLAGS = --notebook-dir=book --MultiKernelManager.default_kernel_name=$(KERNEL_NAME) $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -150,7 +176,8 @@ site-check: $(STAMP) browser-deps
 # make before the build; the strict build then reads every notebook from the jupyter-cache.
 # The strict build has no launch buttons (BOOK_REPOSITORY_URL=off, whatever the checkout's remote); a second
 # variant with an example repository goes to book/_build/launch-check/ from the same jupyter-cache (no notebook
-# runs twice), and the browser check (tests/book/test_site.py) checks the launch links of both.
+# runs twice), and the browser check (tests/book/test_site.py) checks the launch links of both. Last, the student
+# edition at the same scale, with the example repository's branch student (tests/book/test_student_edition.py).
 LAUNCH_CHECK_URL := https://github.com/example/vi-course
 LAUNCH_CHECK_BRANCH := main
 test-build: $(STAMP) $(KERNEL) $(MATHJAX_STAMP) datasets
@@ -160,6 +187,7 @@ test-build: $(STAMP) $(KERNEL) $(MATHJAX_STAMP) datasets
 	BOOK_SCALE=quick BOOK_REPOSITORY_URL=$(LAUNCH_CHECK_URL) BOOK_REPOSITORY_BRANCH=$(LAUNCH_CHECK_BRANCH) \
 	  BOOK_EXECUTION_CACHE=book/_build/.jupyter_cache \
 	  $(BIN)/jupyter-book build book --path-output book/_build/launch-check -W -n --keep-going
+	$(call build_student,quick,BOOK_REPOSITORY_URL=$(LAUNCH_CHECK_URL))
 
 test: lint unit test-build site-check
 
