@@ -125,6 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache", type=Path, default=None, help="jupyter-cache folder (default: <book>/_build/.jupyter_cache)"
     )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        default=None,
+        metavar="NOTEBOOK",
+        help="execute only these notebooks of _toc.yml (relative to the book, e.g. vi/elbo.ipynb): to measure some",
+    )
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
@@ -138,8 +145,15 @@ def main(argv: list[str] | None = None) -> int:
     timeout = int(config.get("timeout", 1200))
     cache = get_cache(str(cache_path))
 
+    notebooks = toc_notebooks(book)
+    if args.only is not None:
+        names = {p.relative_to(book).as_posix(): p for p in notebooks}
+        unknown = sorted(set(args.only) - set(names))
+        if unknown:
+            parser.error(f"--only: {', '.join(unknown)} not in _toc.yml; its notebooks are {', '.join(names)}")
+        notebooks = [names[name] for name in args.only]
     todo = []
-    for path in toc_notebooks(book):
+    for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         try:
             cache.match_cache_notebook(nb)
