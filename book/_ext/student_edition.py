@@ -82,6 +82,12 @@ STUB_SENTENCE = (
     "that says what to return: replace its `raise NotImplementedError` line by your code and run the cell (until "
     'then the check says "not attempted").'
 )
+#: pages for instructors only (their worked example shows a self-check's reference answer): the student copy drops
+#: them from its table of contents (a part left empty goes too), and its footer's pointer to them
+INSTRUCTOR_PAGES = ("instructors",)
+FOOTER_POINTER = re.compile(r';\s*the part "For instructors" says how to adopt a chapter\.')
+#: code cells that are not self-checks but report on them (``check.summary("vae")``): run again after the stubs
+RERUN = re.compile(r"^\s*check\.summary\(", re.M)
 #: MyST roles whose target is a label, and the label definitions a removed solution can hold
 REFERENCE_ROLE = re.compile(r"\{(?P<role>ref|numref|eq|prf:ref|numref|doc|any)\}`(?P<body>[^`]*)`")
 LINK_TO_LABEL = re.compile(r"\[(?P<text>[^\]]*)\]\(#?(?P<label>[\w:.-]+)\)")
@@ -175,7 +181,11 @@ def unlink_removed(text: str, removed: set[str]) -> tuple[str, int]:
         if label not in removed:
             return match[0]
         count += 1
-        return titled["title"] if titled else "the solution (not in the student edition)"
+        if titled:
+            return titled["title"]
+        if match["role"] == "doc":
+            return "the instructors' page (not in the student edition)"
+        return "the solution (not in the student edition)"
 
     def link(match: re.Match) -> str:
         nonlocal count
@@ -309,6 +319,23 @@ def stub_self_check(source: str, where: str = "") -> tuple[str, list[Stub]]:
     return "\n\n\n".join(s.source for s in stubs), stubs
 
 
+def check_names(stubs: list[Stub], where: str) -> None:
+    """The stubs of a chapter are the functions its check modules' ``SELF_CHECKS`` tables name, each with its check
+    (what ``check.summary`` looks up): ``ValueError`` saying which differ otherwise."""
+    modules = sorted({s.module for s in stubs})
+    for module in modules:
+        table = getattr(importlib.import_module(f"helpers.check.{module}"), "SELF_CHECKS", None)
+        if table is None:
+            raise ValueError(f"{where}: helpers/check/{module}.py has no SELF_CHECKS table (check.summary needs it)")
+        found = {s.function: s.check for s in stubs if s.module == module}
+        declared = {name: fn.__name__ for name, fn in table.items()}
+        if found != declared:
+            raise ValueError(
+                f"{where}: the self-check cell checks {found} but helpers/check/{module}.py's SELF_CHECKS declares "
+                f"{declared}: make the cell's function names and SELF_CHECKS agree"
+            )
+
+
 # ------------------------------------------------------------------------------------------ the notebooks
 @dataclass
 class Chapter:
@@ -351,6 +378,7 @@ def transform_notebook(nb: nbformat.NotebookNode, where: str) -> Chapter:
         cells.append(new), origin.append(i), changed.append(new.source != cell.source)
     if state.inside:
         raise ValueError(f"{where}: a solution-start without its solution-end")
+    check_names(stubs, where)
     for text in state.texts:
         state.labels |= labels_in(text)
     out.cells = cells
@@ -375,11 +403,50 @@ def toc_files(book: Path) -> list[str]:
     return files
 
 
+def drop_instructor_pages(dest: Path) -> list[str]:
+    """Remove the instructors' pages (:data:`INSTRUCTOR_PAGES`) from the copy ``dest``: its ``_toc.yml`` entries (and a
+    part they leave empty) and their files. Returns the names dropped (as in _toc.yml)."""
+    import yaml
+
+    path = dest / "_toc.yml"
+    toc = yaml.safe_load(path.read_text())
+    dropped: list[str] = []
+
+    def keep(entries: list[dict]) -> list[dict]:
+        kept = []
+        for entry in entries:
+            if entry.get("file") in INSTRUCTOR_PAGES:
+                dropped.append(entry["file"])
+            else:
+                kept.append(entry)
+        return kept
+
+    if "parts" in toc:
+        parts = []
+        for part in toc["parts"]:
+            chapters = keep(part.get("chapters", []))
+            if chapters:
+                parts.append({**part, "chapters": chapters})
+        toc["parts"] = parts
+    if "chapters" in toc:
+        toc["chapters"] = keep(toc["chapters"])
+    if not dropped:
+        return []
+    header = "".join(line + "\n" for line in path.read_text().splitlines() if line.startswith("#"))
+    header += "# The student edition (book/_ext/student_edition.py): without the instructors' pages.\n"
+    path.write_text(header + yaml.safe_dump(toc, sort_keys=False))
+    for name in dropped:
+        for suffix in (".md", ".ipynb", ""):
+            (dest / f"{name}{suffix}").unlink(missing_ok=True)
+    return dropped
+
+
 @dataclass
 class Edition:
     chapters: dict[str, Chapter]
     markdown: dict[str, Solutions]
     references_unlinked: int
+    pages_dropped: list[str] = field(default_factory=list)
 
 
 def make_copy(book: Path, dest: Path) -> Edition:
@@ -388,10 +455,11 @@ def make_copy(book: Path, dest: Path) -> Edition:
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(book, dest, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints", "__pycache__"))
+    dropped = drop_instructor_pages(dest)
     chapters: dict[str, Chapter] = {}
     markdown: dict[str, Solutions] = {}
     texts: dict[str, str] = {}
-    for rel in toc_files(book):
+    for rel in toc_files(dest):
         if rel.endswith(".ipynb"):
             chapters[rel] = transform_notebook(nbformat.read(book / rel, as_version=4), rel)
         else:
@@ -402,6 +470,7 @@ def make_copy(book: Path, dest: Path) -> Edition:
             state.labels = set().union(*(labels_in(t) for t in state.texts)) if state.texts else set()
             markdown[rel] = state
     removed = set().union(*(c.solutions.labels for c in chapters.values()), *(s.labels for s in markdown.values()))
+    removed |= {f"{prefix}{name}" for name in dropped for prefix in ("", "/", "../")}  # {doc} links to dropped pages
     unlinked = 0
     for chapter in chapters.values():
         for cell in chapter.notebook.cells:
@@ -414,7 +483,7 @@ def make_copy(book: Path, dest: Path) -> Edition:
         if not text.endswith("\n"):
             text += "\n"
         texts[rel] = text
-    root = toc_files(book)[0]
+    root = toc_files(dest)[0]
     if root in texts:
         texts[root] = _with_note(texts[root])
     for rel, text in texts.items():
@@ -423,8 +492,9 @@ def make_copy(book: Path, dest: Path) -> Edition:
         nbformat.write(chapter.notebook, dest / rel)
     config = dest / "_config.yml"
     title = re.compile(r"^(title:\s*)(.+?)\s*$", re.M)
-    config.write_text(title.sub(lambda m: f"{m[1]}{m[2]}{TITLE_SUFFIX}", config.read_text(), count=1))
-    return Edition(chapters, markdown, unlinked)
+    text = title.sub(lambda m: f"{m[1]}{m[2]}{TITLE_SUFFIX}", config.read_text(), count=1)
+    config.write_text(FOOTER_POINTER.sub(".", text) if dropped else text)
+    return Edition(chapters, markdown, unlinked, dropped)
 
 
 def _with_note(text: str) -> str:
@@ -447,7 +517,8 @@ def setup_cell(nb: nbformat.NotebookNode) -> int | None:
 def stitch_plan(chapter: Chapter) -> tuple[int | None, list[int], str]:
     """(set-up cell, student cells to run, why not) for executing only the stub cells: every code cell of the
     student notebook after its first changed code cell (or after the first dropped code cell of the original) must
-    be a changed (stub) cell, and there must be a set-up cell before them. ``why not`` is "" when it holds."""
+    be a changed (stub) cell or a report on them (``check.summary(...)``, :data:`RERUN`), and there must be a set-up
+    cell before them. ``why not`` is "" when it holds."""
     nb = chapter.notebook
     code = [j for j, cell in enumerate(nb.cells) if cell.cell_type == "code"]
     first_dropped = min(chapter.dropped_code, default=None)
@@ -460,7 +531,7 @@ def stitch_plan(chapter: Chapter) -> tuple[int | None, list[int], str]:
     if first is None:
         return None, [], ""  # nothing changed: every output comes from the main execution
     tail = [j for j in code if j >= first]
-    unchanged = [j for j in tail if not chapter.changed[j]]
+    unchanged = [j for j in tail if not chapter.changed[j] and not RERUN.search(nb.cells[j].source)]
     if unchanged:
         return None, tail, f"cell {unchanged[0]} follows a removed or changed cell and is not a self-check"
     setup = setup_cell(nb)
@@ -662,6 +733,7 @@ def prepare(args: argparse.Namespace) -> int:
         + sum(len(s.texts) for s in edition.markdown.values()),
         "stubs": sum(len(v["stubs"]) for v in chapters.values()),
         "references_unlinked": edition.references_unlinked,
+        "pages_dropped": edition.pages_dropped,
         "labels_removed": sorted(
             set().union(*(c.solutions.labels for c in edition.chapters.values()))
             | set().union(*(s.labels for s in edition.markdown.values()))

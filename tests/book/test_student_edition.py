@@ -174,12 +174,15 @@ assert feedback and not mistaken and "prior term" in mistaken.message
 """
 
 
-def _run_cell(source: str) -> str:
+def _run_cell(source: str, namespace: dict | None = None) -> str:
+    """Run ``source`` with only ``check`` imported (in ``namespace``, kept for the next cell); what it printed."""
     from helpers import check
 
+    namespace = {} if namespace is None else namespace
+    namespace.setdefault("check", check)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(source, "<cell>", "exec"), {"check": check})
+        exec(compile(source, "<cell>", "exec"), namespace)
     return out.getvalue()
 
 
@@ -250,9 +253,18 @@ def test_every_self_check_became_stubs_that_run_and_say_not_attempted(copy):
         student = nbformat.read(dest / rel, as_version=4)
         cells = [c.source for c in student.cells if c.cell_type == "code" and student_edition.STUB_BODY in c.source]
         assert cells, rel
-        printed = "".join(_run_cell(source) for source in cells)
+        namespace = {}
+        printed = "".join(_run_cell(source, namespace) for source in cells)
         assert printed.count("not attempted: ") == len(stubs), printed
         assert "correct" not in printed and "not yet" not in printed
+        # the chapter's check.summary cell, after the stubs: one "not attempted" line per stub, nothing else
+        summaries = [
+            c.source for c in student.cells if c.cell_type == "code" and student_edition.RERUN.search(c.source)
+        ]
+        assert len(summaries) == 1, rel
+        lines = _run_cell(summaries[0], namespace).strip().splitlines()
+        assert len(lines) == len(stubs) and all("NotImplementedError" in line for line in lines), lines
+        assert [line.split(": ")[1].split(" (")[0] for line in lines] == ["not attempted"] * len(stubs), lines
         assert "calls it on a reference answer" not in notebook_text(dest / rel), rel
         total += len(stubs)
     assert total == sum(len(c.stubs) for c in edition.chapters.values()) >= 14
@@ -276,12 +288,31 @@ def test_the_other_code_cells_are_the_chapters_own(copy):
 
 
 def test_every_chapter_can_reuse_the_main_build(copy):
-    """In every chapter the cells after the first dropped or changed code cell are stubs: only they run again."""
+    """In every chapter the cells after the first dropped or changed code cell are the stubs and then the chapter's
+    ``check.summary`` cell: only they run again."""
     _, edition = copy
     for rel, chapter in edition.chapters.items():
         setup, tail, why = student_edition.stitch_plan(chapter)
         assert not why and setup is not None and tail, (rel, why)
-        assert all(student_edition.STUB_BODY in chapter.notebook.cells[j].source for j in tail), rel
+        sources = [chapter.notebook.cells[j].source for j in tail]
+        assert all(student_edition.STUB_BODY in s for s in sources[:-1]), rel
+        assert student_edition.RERUN.search(sources[-1]) and student_edition.STUB_BODY not in sources[-1], rel
+
+
+def test_the_stubs_are_the_functions_check_summary_looks_for(copy):
+    """Each chapter's stubs are exactly its check module's SELF_CHECKS names (the contract with check.summary), and a
+    self-check cell whose names disagree with the table is refused."""
+    from helpers.check.summary import CHAPTERS as SUMMARY_CHAPTERS
+
+    _, edition = copy
+    assert sorted(f"{name}.ipynb" for name in SUMMARY_CHAPTERS) == sorted(edition.chapters)
+    for name, module in SUMMARY_CHAPTERS.items():
+        stubs = edition.chapters[f"{name}.ipynb"].stubs
+        assert [(s.function, s.check) for s in stubs] == [(f, c.__name__) for f, c in module.SELF_CHECKS.items()]
+    renamed = SELF_CHECK.replace("my_elbo", "my_bound")
+    _, stubs = student_edition.stub_self_check(renamed, "made-up")
+    with pytest.raises(ValueError, match=r"SELF_CHECKS declares \{'my_elbo': 'elbo_estimate'\}"):
+        student_edition.check_names(stubs, "made-up")
 
 
 def test_the_copy_is_titled_and_introduced_as_the_student_edition(copy):
@@ -289,6 +320,18 @@ def test_the_copy_is_titled_and_introduced_as_the_student_edition(copy):
     assert re.search(r"^title: .+ \(student edition\)$", (dest / "_config.yml").read_text(), re.M)
     root = student_edition.toc_files(BOOK)[0]
     assert "student edition" in (dest / root).read_text() and "student edition" not in (BOOK / root).read_text()
+
+
+def test_the_copy_has_no_instructors_page(copy):
+    """The instructors' page shows a self-check's reference answer as its worked example: the student copy drops it
+    from its table of contents (with the part it leaves empty), its file, and the footer's pointer to it."""
+    dest, edition = copy
+    assert edition.pages_dropped == ["instructors"] and (BOOK / "instructors.md").is_file()
+    assert not (dest / "instructors.md").exists() and "file: instructors" not in (dest / "_toc.yml").read_text()
+    assert "For instructors" not in (dest / "_toc.yml").read_text()
+    assert [f for f in student_edition.toc_files(dest) if f.endswith(".ipynb")] == CHAPTERS
+    assert 'the part "For instructors"' in (BOOK / "_config.yml").read_text()
+    assert "For instructors" not in (dest / "_config.yml").read_text()
 
 
 # ------------------------------------------------------------------------------------------ execution
@@ -317,6 +360,7 @@ def _tiny_book(root: Path) -> Path:
         nbformat.v4.new_code_cell("print('the secret solution code')"),
         nbformat.v4.new_markdown_cell("````{solution-end}\n````"),
         nbformat.v4.new_code_cell(SELF_CHECK),
+        nbformat.v4.new_code_cell('check.summary("elbo")'),
     ]
     nbformat.write(nb, book / "chapter.ipynb")
     return book
@@ -361,11 +405,12 @@ def test_prepare_reuses_the_main_build_and_runs_only_the_stubs(tmp_path):
     assert chapter["mode"].startswith("stub cells executed") and chapter["cells_reused"] == 2
     assert record["solutions_removed"] == 1 and record["stubs"] == 1
     assert outputs[0].endswith("set up\n") and outputs[1] == main_line  # reused, not executed again
-    assert outputs[2].startswith("not attempted: ") and len(outputs) == 3
+    assert outputs[2].startswith("not attempted: ") and len(outputs) == 4
+    assert "check.elbo.elbo_estimate(my_elbo): not attempted (my_elbo raises NotImplementedError)" in outputs[3]
 
     record, outputs, _ = prepare("--main-cache", str(main_cache), "--main-key", "another-scale")
     assert record["chapters"]["chapter.ipynb"]["mode"] == "executed in full"
-    assert outputs[1] != main_line and outputs[2].startswith("not attempted: ")
+    assert outputs[1] != main_line and outputs[2].startswith("not attempted: ") and "not attempted (" in outputs[3]
 
 
 # ------------------------------------------------------------------------------------------ the student branch
@@ -546,6 +591,8 @@ def test_student_chapter_has_its_exercises_no_solution_and_stubs_that_ran(studen
     for stub in stubs:
         function = stub.split("(")[-1].rstrip(")")
         assert any(f"def {function}(" in c["input"] for c in ran), stub
+    summary = [c["output"] for c in cells if "check.summary(" in c["input"]]
+    assert len(summary) == 1 and summary[0].count(": not attempted (") == len(stubs), summary
     page.close()
     assert untypeset == 0 and not problems, problems
 
