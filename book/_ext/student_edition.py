@@ -18,12 +18,14 @@
 
 Then it fills a jupyter-cache for the copy (``--cache``) without executing the chapters twice: the student notebook
 of a chapter is the original with cells dropped and the self-check cells changed, and in every chapter the only code
-cells that follow the first dropped or changed one are self-check cells. So the outputs of every cell before it are
-those of the original's execution, read from the main build's jupyter-cache (``--main-cache``, the one ``make
-book``/``make test-build`` just filled at the same scale: ``--main-key`` must equal the key the main build wrote to
-``<main-cache>/../.build-key``), and only the stub cells run, after the chapter's set-up cell (the one calling
-``helpers.setup``), in a kernel of their own per chapter: a student who runs the notebook top to bottom gets the
-same outputs. A chapter where that does not hold (a kept cell after a dropped one, or no matching execution in the
+cells that follow the first dropped or changed one are self-check cells (and the ``check.summary`` cell that reports
+on them). So the outputs of every cell before it are those of the original's execution, read from the main build's
+jupyter-cache (``--main-cache``, the one ``make book``/``make test-build`` just filled at the same scale:
+``--main-key`` must equal the key the main build wrote to ``<main-cache>/../.build-key``), and only the stub cells
+and the summary cell run, after the chapter's set-up cell (the one calling ``helpers.setup``), in the chapter's
+folder with an empty namespace (``%reset -f``): a student who runs the notebook top to bottom gets the same outputs.
+The chapters share a kernel (``--jobs`` kernels in all), so the course's imports are paid once, not per chapter.
+A chapter where that does not hold (a kept cell after a dropped one, or no matching execution in the
 main cache) is executed in full instead. The strict ``jupyter-book build`` of the copy then reads every notebook
 from that cache (the Makefile's ``book-student`` target).
 
@@ -540,17 +542,33 @@ def stitch_plan(chapter: Chapter) -> tuple[int | None, list[int], str]:
     return setup, tail, ""
 
 
-def _run_cells(path: str, setup_source: str, sources: list[str], metadata: dict, timeout: int) -> tuple:
-    """Execute the set-up cell and ``sources`` in a fresh kernel, in the notebook's folder: (outputs per cell of
-    ``sources``, seconds, traceback or None)."""
+def _run_cells(items: list[tuple[str, str, list[str]]], metadata: dict, timeout: int) -> tuple:
+    """Execute, for each ``(path, set-up source, sources)`` of ``items`` in turn, the set-up cell and ``sources`` in one
+    kernel, each chapter in its notebook's folder and with an emptied namespace: (outputs per cell of each item's
+    ``sources``, seconds, traceback or None, the item that failed or None)."""
     from jupyter_cache.executors.utils import single_nb_execution
 
     nb = nbformat.v4.new_notebook(metadata=metadata)
-    nb.cells = [nbformat.v4.new_code_cell(setup_source)] + [nbformat.v4.new_code_cell(s) for s in sources]
-    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False)
+    where: list[tuple[int, int | None]] = []  # per cell: (item, index in its sources; None for the preamble cells)
+    for k, (path, setup_source, sources) in enumerate(items):
+        folder = str(Path(path).resolve().parent)
+        nb.cells.append(nbformat.v4.new_code_cell(f"%reset -f\nimport os\n\nos.chdir({folder!r})\ndel os"))
+        nb.cells.append(nbformat.v4.new_code_cell(setup_source))
+        nb.cells += [nbformat.v4.new_code_cell(s) for s in sources]
+        where += [(k, None), (k, None)] + [(k, j) for j in range(len(sources))]
+    first = str(Path(items[0][0]).resolve().parent)
+    result = single_nb_execution(nb, cwd=first, timeout=timeout, allow_errors=False)
     if result.err is not None:
-        return None, result.time, result.exc_string
-    return [cell.outputs for cell in result.nb.cells[1:]], result.time, None
+        failed = next(
+            (where[i][0] for i, c in enumerate(result.nb.cells) if any(o.output_type == "error" for o in c.outputs)),
+            None,
+        )
+        return None, result.time, result.exc_string, failed
+    outputs: list[list] = [[None] * len(sources) for _, _, sources in items]
+    for (k, j), cell in zip(where, result.nb.cells, strict=True):
+        if j is not None:
+            outputs[k][j] = cell.outputs
+    return outputs, result.time, None, None
 
 
 def _run_notebook(path: str, timeout: int) -> tuple:
@@ -592,36 +610,51 @@ def fill_cache(book: Path, dest: Path, edition: Edition, cache_path: Path, main_
         for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ.setdefault(name, "1")
     failed = []
+    groups = [list(stitched)[k::jobs] for k in range(jobs)]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = {}
-        for rel, (_, setup, tail) in stitched.items():
-            nb = edition.chapters[rel].notebook
-            sources = [nb.cells[j].source for j in tail]
-            futures[rel] = pool.submit(
-                _run_cells, str(dest / rel), nb.cells[setup].source, sources, dict(nb.metadata), timeout
-            )
+        for group in (g for g in groups if g):
+            items = []
+            for rel in group:
+                nb, (_, setup, tail) = edition.chapters[rel].notebook, stitched[rel]
+                items.append((str(dest / rel), nb.cells[setup].source, [nb.cells[j].source for j in tail]))
+            metadata = dict(edition.chapters[group[0]].notebook.metadata)
+            futures[tuple(group)] = pool.submit(_run_cells, items, metadata, timeout)
         for rel in full:
             futures[rel] = pool.submit(_run_notebook, str(dest / rel), timeout)
-        for rel, future in futures.items():
-            chapter = edition.chapters[rel]
-            if rel in stitched:
-                outputs, seconds, traceback = future.result()
-                if traceback is None:
-                    executed = _stitch(chapter, stitched[rel][0], stitched[rel][2], outputs)
-                    reused = sum(1 for j in range(len(executed.cells)) if executed.cells[j].cell_type == "code") - len(
-                        stitched[rel][2]
-                    )
-                    record[rel] = {"mode": "stub cells executed, the rest from the main build", "seconds": round(
-                        seconds, 1), "cells_executed": len(stitched[rel][2]) + 1, "cells_reused": reused}  # fmt: skip
-            else:
-                executed, seconds, traceback = future.result()
-                record[rel]["seconds"] = round(seconds, 1)
+        for key, future in futures.items():
+            if isinstance(key, tuple):
+                outputs, seconds, traceback, where = future.result()
+                if traceback is not None:
+                    culprit = key[where] if where is not None else ", ".join(key)
+                    failed.append(culprit)
+                    print(f"student_edition: the stub cells of {culprit} FAILED\n{traceback}", file=sys.stderr)
+                    continue
+                for rel, chapter_outputs in zip(key, outputs, strict=True):
+                    chapter, (merged, _, tail) = edition.chapters[rel], stitched[rel]
+                    executed = _stitch(chapter, merged, tail, chapter_outputs)
+                    code = sum(1 for cell in executed.cells if cell.cell_type == "code")
+                    record[rel] = {
+                        "mode": "stub cells executed, the rest from the main build",
+                        "cells_executed": len(tail) + 1,
+                        "cells_reused": code - len(tail),
+                        "kernel_shared_with": len(key),
+                        "seconds_kernel": round(seconds, 1),
+                    }
+                    cache.cache_notebook_bundle(CacheBundleIn(executed, str(dest / rel)), check_validity=False,
+                                                overwrite=True)  # fmt: skip
+                print(f"student_edition: the stub cells of {len(key)} chapter(s) executed in one kernel "
+                      f"({seconds:.0f} s): {', '.join(key)}", flush=True)  # fmt: skip
+                continue
+            rel = key
+            executed, seconds, traceback = future.result()
+            record[rel]["seconds"] = round(seconds, 1)
             if traceback is not None:
                 failed.append(rel)
                 print(f"student_edition: {rel} FAILED\n{traceback}", file=sys.stderr)
                 continue
             cache.cache_notebook_bundle(CacheBundleIn(executed, str(dest / rel)), check_validity=False, overwrite=True)
-            print(f"student_edition: {rel}: {record[rel]['mode']} ({record[rel]['seconds']:.0f} s)", flush=True)
+            print(f"student_edition: {rel}: executed in full ({seconds:.0f} s)", flush=True)
     if failed:
         raise RuntimeError(f"student notebooks failed to execute: {', '.join(failed)} (tracebacks above)")
     return record
