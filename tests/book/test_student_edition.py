@@ -78,11 +78,14 @@ def chapters() -> dict[str, object]:
 @functools.cache
 def solution_runs() -> dict[str, list[set[tuple[str, ...]]]]:
     """rel -> for each solution of the chapter (its removed solutions, then its self-check cells' original code):
-    the 8-word runs of it that the chapter's student version does not contain."""
+    the 8-word runs of it that no chapter's student version contains (a line of code that another chapter shows in
+    its text, such as a Gaussian's log-density, is the course's text, not a leak)."""
     out = {}
+    kept = set().union(
+        *(ngrams("\n".join(cell.source for cell in chapter.notebook.cells)) for chapter in chapters().values())
+    )
     for rel, chapter in chapters().items():
         original = nbformat.read(BOOK / rel, as_version=4)
-        kept = ngrams("\n".join(cell.source for cell in chapter.notebook.cells))
         texts = list(chapter.solutions.texts)
         texts += [c.source for c in original.cells if c.cell_type == "code" and student_edition.is_self_check(c.source)]
         out[rel] = [ngrams(text) - kept for text in texts]
@@ -315,6 +318,31 @@ def test_the_stubs_are_the_functions_check_summary_looks_for(copy):
         student_edition.check_names(stubs, "made-up")
 
 
+def test_a_student_notebook_runs_top_to_bottom_and_its_checks_say_not_attempted(copy, monkeypatch):
+    """The student copy of the first chapter (the cheapest, seconds at the quick scale), executed as a student runs
+    it, top to bottom in a kernel of the course (as the build does): no error, each stub's cell prints "not
+    attempted", and the chapter's check.summary cell one "not attempted" line per stub and nothing else."""
+    dest, edition = copy
+    rel = CHAPTERS[0]
+    sys.path.insert(0, str(BOOK / "_ext"))
+    try:
+        from execute_parallel import execute_one
+    finally:
+        sys.path.remove(str(BOOK / "_ext"))
+    monkeypatch.setenv("BOOK_SCALE", "quick")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    _, executed, seconds, traceback = execute_one(str(dest / rel), 600)
+    assert traceback is None, traceback
+    stubs = edition.chapters[rel].stubs
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    ran = ["".join(o.get("text", "") for o in c.outputs) for c in code if student_edition.STUB_BODY in c.source]
+    assert len(ran) == 1 and ran[0].count("not attempted: ") == len(stubs) >= 1, ran
+    summary = [c for c in code if student_edition.RERUN.search(c.source)]
+    printed = "".join(o.get("text", "") for o in summary[0].outputs).strip().splitlines()
+    assert len(summary) == 1 and len(printed) == len(stubs), printed
+    assert all(": not attempted (" in line and "NotImplementedError" in line for line in printed), printed
+
+
 def test_the_copy_is_titled_and_introduced_as_the_student_edition(copy):
     dest, _ = copy
     assert re.search(r"^title: .+ \(student edition\)$", (dest / "_config.yml").read_text(), re.M)
@@ -479,13 +507,25 @@ def built():
     return json.loads((STUDENT / "student-edition.json").read_text())
 
 
+def _site_text(path: Path) -> str:
+    """A file of the site as text: a page without its tags, a notebook's cells (sources and outputs, not its JSON
+    escapes), any other file as it is."""
+    if path.suffix == ".html":
+        return html_text(path)
+    if path.suffix == ".ipynb":
+        nb = nbformat.read(path, as_version=4)
+        outputs = [json.dumps(o) for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+        return "\n".join([c.source for c in nb.cells] + outputs)
+    return path.read_text(errors="replace")
+
+
 @pytest.mark.site
 def test_no_solution_text_in_any_page_or_download_of_the_student_site(built):
     """Searched in every file of the student site (pages, .ipynb and .md downloads, search index); the same search
     finds every solution in the main site's page and download of its chapter."""
     site = [p for p in STUDENT_HTML.rglob("*") if p.is_file() and p.suffix in {".html", ".ipynb", ".md", ".js", ".txt"}]
     site = [p for p in site if "_static" not in p.parts and "mathjax" not in p.parts]
-    texts = {p: ngrams(html_text(p) if p.suffix == ".html" else p.read_text(errors="replace")) for p in site}
+    texts = {p: ngrams(_site_text(p)) for p in site}
     assert len(texts) > len(CHAPTERS)
     main_exists = (MAIN_HTML / "index.html").exists()
     for rel, solutions in solution_runs().items():
