@@ -22,12 +22,13 @@ HELPERS = ROOT / "helpers"
 
 
 def parts_in_book_order(toc: Path = BOOK / "_toc.yml") -> tuple[str, ...]:
-    """The parts (folders of book/) in the order their first chapter appears in the table of contents."""
+    """The parts (folders of book/) in the order their first chapter appears in the table of contents; a page at the
+    top level (the instructors' page) is not a part."""
     order: list[str] = []
     for part in yaml.safe_load(toc.read_text())["parts"]:
         for chapter in part["chapters"]:
-            folder = chapter["file"].split("/")[0]
-            if folder not in order:
+            folder, _, rest = chapter["file"].partition("/")
+            if rest and folder not in order:
                 order.append(folder)
     return tuple(order)
 
@@ -153,8 +154,8 @@ TESTED_WITH = {
     "deep": {"evaluation": "vae", "objectives": "vae", "_kernels": "vae", "checkpoints": "training",
              "networks": "training", "loop": "training", "optimizers": "training", "history": "training",
              "schedules": "training", "scales": "training",
-             **{f"reference_{m}": "reference" for m in ("catalogue", "files", "loading", "metrics", "trainer",
-                                                          "__main__")}},
+             **{f"reference_{m}": "reference" for m in ("catalogue", "chapters", "files", "loading", "metrics",
+                                                          "trainer", "__main__")}},
 }  # fmt: skip
 
 
