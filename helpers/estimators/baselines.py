@@ -25,18 +25,19 @@ from __future__ import annotations
 from torch import Tensor
 
 
-def leave_one_out_baseline(weights: Tensor) -> Tensor:
-    """b_s = (sum_j w_j - w_s) / (S - 1), shape (..., S); independent of z_s, hence unbiased. Needs S >= 2.
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+def leave_one_out_baseline(weights: Tensor, axis: int = -1) -> Tensor:
+    """b_s = (sum_j w_j - w_s) / (S - 1) along the sample ``axis`` (the last by default), the shape of ``weights``;
+    independent of z_s, hence unbiased. Needs S >= 2. The one leave-one-out baseline of the course: the score-function
+    estimators here and the discrete-latent estimators of :mod:`helpers.deep.discrete_estimators` (whose draws sit
+    on another axis) use it.
     """
-    num_samples = weights.shape[-1]
+    num_samples = weights.shape[axis]
     if num_samples < 2:
         raise ValueError(
             "the leave-one-out baseline needs num_samples >= 2 (got 1); for num_samples=1 pass baseline='separate' "
             "or a number."
         )
-    total = weights.sum(-1, keepdim=True)
+    total = weights.sum(axis, keepdim=True)
     return (total - weights) / (num_samples - 1)
 
 
