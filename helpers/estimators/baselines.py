@@ -30,6 +30,9 @@ def leave_one_out_baseline(weights: Tensor, axis: int = -1) -> Tensor:
     independent of z_s, hence unbiased. Needs S >= 2. The one leave-one-out baseline of the course: the score-function
     estimators here and the discrete-latent estimators of :mod:`helpers.deep.discrete_estimators` (whose draws sit
     on another axis) use it.
+
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path); it refuses
+    S < 2 only.
     """
     num_samples = weights.shape[axis]
     if num_samples < 2:
