@@ -9,9 +9,9 @@ its own namespace, and a chapter ``book/<part>/<chapter>.ipynb`` finds its code 
     cfg = helpers.setup(seed=0)          # seeds everything; cfg.scale.<part>.<size>, cfg.device, cfg.generator
     deep.elbo(model, x), estimators.score_function_gradient(...), vi.cavi_normal_gamma(...)
 
-Import rule (tests/book/test_layout.py enforces it): common <- models <- {vi, estimators, deep}; a part never
-imports another part. Importing the package changes no global state; every notebook starts with
-``cfg = helpers.setup(seed=...)``.
+Import rule (tests/book/test_layout.py enforces it): common <- models <- vi <- estimators <- deep; a part may
+import the parts before it in the book, never after. Importing the package changes no global state; every notebook
+starts with ``cfg = helpers.setup(seed=...)``.
 
 The top-level names below are kept for outside users of earlier versions; new code uses the part namespaces.
 """

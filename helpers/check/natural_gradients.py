@@ -1,4 +1,4 @@
-"""Self-check for the chapter *Natural gradients* (book/vi/natural-gradients.ipynb)."""
+"""Self-check for the chapter *Natural gradients* (book/estimators/natural-gradients.ipynb)."""
 
 from __future__ import annotations
 

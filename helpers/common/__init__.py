@@ -3,8 +3,9 @@
 config (setup, device, the scale presets), validation (the only home of argument checks), stats (uncertainty of
 Monte Carlo numbers, and ``verdict``, the one rule for comparing methods over seeds), densities (log 2 pi and the
 Normal, Gamma, Bernoulli log-densities), sampling (Gamma draws from a generator), families (mean-field
-reparameterized families), quadrature (deterministic references), plotting (the course style) and tables (results
-tables shown as HTML in a notebook, as text elsewhere).
+reparameterized families), quadrature (deterministic references), plotting (the course style), tables (results
+tables shown as HTML in a notebook, as text elsewhere) and traces (iterations until an optimization trace reaches a
+level).
 """
 
 from helpers.common.config import SCALE_NAMES, Scale, Setup, get_device, get_scale, register_scales, setup
@@ -39,6 +40,7 @@ from helpers.common.stats import (
     z_scores,
 )
 from helpers.common.tables import Table, show_table
+from helpers.common.traces import first_hit
 
 __all__ = [
     "FAMILIES",
@@ -55,6 +57,7 @@ __all__ = [
     "bernoulli_log_prob",
     "checked_quad",
     "exact_variance_se",
+    "first_hit",
     "gamma_log_prob",
     "get_device",
     "get_family",

@@ -16,6 +16,8 @@ Each family gives the pieces the gradient estimators are built from (chapter *Gr
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -81,9 +83,12 @@ class LogNormal:
 
     @staticmethod
     def log_prob(z: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
-        log_z = torch.log(z)
+        """log q(z), shape (...); -inf where some z_d <= 0 (outside the support; log z would give NaN there)."""
+        inside = (z > 0).all(-1)
+        log_z = torch.log(torch.where(z > 0, z, torch.ones_like(z)))
         eps = (log_z - loc) / scale
-        return (-log_z - _HALF_LOG_2PI - torch.log(scale) - 0.5 * eps**2).sum(-1)
+        value = (-log_z - _HALF_LOG_2PI - torch.log(scale) - 0.5 * eps**2).sum(-1)
+        return torch.where(inside, value, torch.full_like(value, -math.inf))
 
     @staticmethod
     def score(z: Tensor, loc: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:

@@ -28,9 +28,15 @@ Z_95 = 1.959963984540054  # the 97.5% quantile of N(0, 1)
 
 
 def mean_and_se(values: Tensor, dim: int = 0) -> tuple[Tensor, Tensor]:
-    """Sample mean and its standard error s / sqrt(n) along ``dim`` (s: the sample standard deviation, n >= 2)."""
+    """Sample mean and its standard error s / sqrt(n) along ``dim`` (s: the sample standard deviation, n >= 2).
+
+    values: a tensor (an integer or bool tensor is read as float64), a list or a tuple of numbers."""
     if isinstance(values, (list, tuple)):
         values = as_tensor(values, "values")
+    elif isinstance(values, Tensor) and not values.is_floating_point():
+        if values.is_complex():
+            raise ValueError(f"values must be real (got a tensor of dtype {values.dtype}).")
+        values = values.to(torch.float64)
     n = values.shape[dim]
     if n < 2:
         raise ValueError(f"values needs at least 2 entries along dim={dim} for a standard error (got {n}).")
@@ -53,8 +59,16 @@ def variance_and_se(values: Tensor, dim: int = 0) -> tuple[Tensor, Tensor]:
 def z_scores(estimate: Tensor, se: Tensor, reference: Tensor) -> Tensor:
     """(estimate - reference) / se, elementwise: how many standard errors an estimate is from a reference.
 
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    A standard error is >= 0: a negative one (a difference of SEs, a square root taken with the wrong sign) would
+    flip the sign of the z-score, so a negative or NaN ``se`` raises ValueError naming it. A zero SE (an estimate with
+    no noise, e.g. a nearly deterministic bit) gives +-inf where the estimate differs from the reference.
     """
+    se_t = se if isinstance(se, Tensor) else torch.as_tensor(se, dtype=torch.float64)
+    if bool((~(se_t >= 0)).any()):
+        raise ValueError(
+            f"se must hold standard errors >= 0 (got {se_t.tolist()}); a standard error is sd / sqrt(n), never "
+            "negative or NaN: pass the SE itself, not a difference of SEs."
+        )
     return (estimate - reference) / se
 
 
@@ -73,11 +87,16 @@ def interval_table(
     Args:
         rows: label -> (estimate, standard error), each of shape (P,) for P named quantities.
         reference: (P,) deterministic reference values.
-        names: P labels for the quantities (the table's rows).
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+        names: P labels for the quantities (the table's rows); exactly one per quantity, so that no row is dropped
+            (fewer names than quantities raise ValueError naming ``names``).
     """
     labels = list(rows)
+    size = len(reference)
+    if len(names) != size or any(len(est) != size or len(se) != size for est, se in rows.values()):
+        raise ValueError(
+            f"names must give one label per quantity: {len(names)} names for reference of length {size} and rows of "
+            f"lengths {[len(est) for est, _ in rows.values()]}; pass exactly {size} names (a row would be dropped)."
+        )
     width = max(12, *(len(label) + 2 for label in labels))
     name_width = max(14, *(len(name) + 2 for name in names))  # a long quantity name must not shift its row
     header = f"{'(± 95%)':<{name_width}}{reference_label:>{width}}"

@@ -3,6 +3,7 @@ how to fix it. A value of the wrong type raises TypeError; a value of the right 
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Sequence
@@ -413,3 +414,36 @@ def check_replicates(value: object, name: str, *, minimum: int = 2, what: str = 
             "reported, not averaged."
         )
     return tensor
+
+
+def check_betas(betas: object) -> tuple[float, float]:
+    """Adam's (b1, b2) as floats: TypeError unless a tuple or list, ValueError naming ``betas`` unless two numbers in
+    [0, 1) (Adam divides by 1 - b^t)."""
+    check_instance(betas, "betas", (tuple, list), how="pass two numbers in [0, 1), e.g. betas=(0.9, 0.999)")
+    if len(betas) != 2:  # type: ignore[arg-type]
+        raise ValueError(f"betas must be two numbers (b1, b2) in [0, 1) (got {betas!r}); e.g. betas=(0.9, 0.999).")
+    for b in betas:  # type: ignore[union-attr]
+        if not 0 <= check_real(b, "betas", hint="e.g. betas=(0.9, 0.999)") < 1:
+            raise ValueError(f"betas must be in [0, 1) (got {betas!r}): Adam divides by 1 - b^t; e.g. (0.9, 0.999).")
+    return float(betas[0]), float(betas[1])  # type: ignore[index]
+
+
+def renamed_arguments(**renamed: str):
+    """Decorator: a call with an argument's old keyword name raises TypeError naming the new one, e.g.
+    ``@renamed_arguments(control_variate="baseline")`` turns ``f(control_variate=...)`` (Python's bare "unexpected
+    keyword argument") into a message that says what to write instead."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def checked(*args, **kwargs):
+            for old, new in renamed.items():
+                if old in kwargs:
+                    raise TypeError(
+                        f"{function.__name__}() has no argument {old}= any more: it is called {new}= now "
+                        f"(see help({function.__name__}))."
+                    )
+            return function(*args, **kwargs)
+
+        return checked
+
+    return decorate

@@ -77,28 +77,14 @@ class LinearBernoulliLogProb(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, h: Tensor, weight: Tensor, bias: Tensor, x: Tensor) -> Tensor:  # type: ignore[override]
-        num_points, num_pixels = x.shape
-        h3 = h.reshape(-1, num_points, h.shape[-1])  # (K, B, H)
+        h3 = h.reshape(-1, x.shape[0], h.shape[-1])  # (K, B, H)
         need_grad = any(ctx.needs_input_grad[:3])
-        sig = torch.empty((*h3.shape[:2], num_pixels), dtype=h.dtype, device=h.device) if need_grad else None
-        out = torch.empty(h3.shape[:2], dtype=h.dtype, device=h.device)
-        k_step = max(1, BLOCK_ROWS // num_points)
-        b_step = min(num_points, BLOCK_ROWS)
-        weight_t = weight.t()
-        for k0 in range(0, h3.shape[0], k_step):
-            for b0 in range(0, num_points, b_step):
-                rows = h3[k0 : k0 + k_step, b0 : b0 + b_step]
-                xb = x[b0 : b0 + b_step]
-                logits = torch.addmm(bias, rows.reshape(-1, rows.shape[-1]), weight_t).view(*rows.shape[:2], -1)
-                value = (logits * xb).sum(-1) - logits.clamp(min=0).sum(-1)
-                if sig is not None:
-                    torch.sigmoid(logits, out=sig[k0 : k0 + k_step, b0 : b0 + b_step])
-                value += sum_log_sigmoid(logits.abs_())  # log sigmoid(|l|) = -softplus(-|l|)
-                out[k0 : k0 + k_step, b0 : b0 + b_step] = value
+        sig = torch.empty((*h3.shape[:2], x.shape[1]), dtype=h.dtype, device=h.device) if need_grad else None
+        out = linear_bernoulli_log_prob(h, weight, bias, x, sigmoid_out=sig)
         if sig is not None:
             ctx.save_for_backward(h3, weight, sig, x)
         ctx.h_shape = h.shape
-        return out.view(h.shape[:-1])
+        return out
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
@@ -122,6 +108,33 @@ class LinearBernoulliLogProb(torch.autograd.Function):
         if ctx.needs_input_grad[2]:
             grad_b = d.t() @ g.view(-1)
         return grad_h, grad_w, grad_b, None
+
+
+def linear_bernoulli_log_prob(h: Tensor, weight: Tensor, bias: Tensor, x: Tensor, sigmoid_out: Tensor | None = None
+                              ) -> Tensor:  # fmt: skip
+    """The forward pass of :class:`LinearBernoulliLogProb` (no graph): h (K, B, H) -> (K, B).
+
+    Called directly when no gradient is needed (evaluation), so that sigmoid(l) is not formed: for a trained decoder
+    many logits are very negative and their sigmoids are subnormal floats, on which the CPU is many times slower.
+    With ``sigmoid_out`` (K, B, P), sigmoid(l) is written into it for the backward pass.
+    """
+    num_points, num_pixels = x.shape
+    h3 = h.reshape(-1, num_points, h.shape[-1])  # (K, B, H)
+    out = torch.empty(h3.shape[:2], dtype=h.dtype, device=h.device)
+    k_step = max(1, BLOCK_ROWS // num_points)
+    b_step = min(num_points, BLOCK_ROWS)
+    weight_t = weight.t()
+    for k0 in range(0, h3.shape[0], k_step):
+        for b0 in range(0, num_points, b_step):
+            rows = h3[k0 : k0 + k_step, b0 : b0 + b_step]
+            xb = x[b0 : b0 + b_step]
+            logits = torch.addmm(bias, rows.reshape(-1, rows.shape[-1]), weight_t).view(*rows.shape[:2], -1)
+            value = (logits * xb).sum(-1) - logits.clamp(min=0).sum(-1)
+            if sigmoid_out is not None:
+                torch.sigmoid(logits, out=sigmoid_out[k0 : k0 + k_step, b0 : b0 + b_step])
+            value += sum_log_sigmoid(logits.abs_())  # log sigmoid(|l|) = -softplus(-|l|)
+            out[k0 : k0 + k_step, b0 : b0 + b_step] = value
+    return out.view(h.shape[:-1])
 
 
 class _TanhFromSigmoid(torch.autograd.Function):

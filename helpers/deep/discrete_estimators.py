@@ -10,7 +10,8 @@ of F (from the binary draws) and whose gradient with respect to alpha is the est
 parameters, e.g. the decoder's, the mean over the draws of grad f):
 
 * score function (REINFORCE):  z_s = 1[u_s < sigmoid(alpha)],  (1/S) sum_s (f(z_s) - b_s) grad log q(z_s)
-  (b_s = 0, the leave-one-out mean of the other draws' f, or a learned b(x): NVIL, Mnih & Gregor 2014)
+  (b_s = 0, the leave-one-out mean of the other draws' f, ``estimators.leave_one_out_baseline``, or a
+  learned b(x): NVIL, Mnih & Gregor 2014)
 * ARM (Yin & Zhou 2019):       (f(1[u > sigmoid(-alpha)]) - f(1[u < sigmoid(alpha)])) (u - 1/2)
 * DisARM (Dong et al. 2020):   (1/2)(f(b) - f(b~)) (-1)^{b~_i} 1[b_i != b~_i] sigmoid(|alpha_i|),
                                b = 1[u < sigmoid(alpha)], b~ = 1[1 - u < sigmoid(alpha)]
@@ -32,6 +33,7 @@ from torch import Tensor
 
 from helpers.common.densities import bernoulli_log_prob
 from helpers.deep.relaxations import logistic_from_uniform
+from helpers.estimators.baselines import leave_one_out_baseline
 
 #: the estimators of :func:`surrogate` (and of ``deep.DiscreteELBO``)
 ESTIMATORS = ("exact", "reinforce", "leave-one-out", "nvil", "gumbel", "st-gumbel", "arm", "disarm")
@@ -63,13 +65,6 @@ def bernoulli_from_uniform(alpha: Tensor, u: Tensor) -> Tensor:
     return (u < torch.sigmoid(alpha.detach())).to(alpha.dtype)
 
 
-def leave_one_out(values: Tensor, axis: int) -> Tensor:
-    """b_s = (1/(S-1)) sum_{t != s} f_t along the sample ``axis`` (S >= 2). The same formula as
-    ``helpers.estimators.baselines.leave_one_out_baseline`` (kept here: a part imports no other part)."""
-    s = values.shape[axis]
-    return (values.sum(axis, keepdim=True) - values) / (s - 1)
-
-
 def batch_centering(per_point: Tensor) -> Tensor:
     """c_b = the mean of ``per_point`` (..., B) over the *other* B - 1 entries of the last axis (0 when B = 1)."""
     m = per_point.shape[-1]
@@ -98,7 +93,7 @@ def score_function_surrogate(f, alpha: Tensor, u: Tensor, axis: int, *, baseline
     if baseline is None:
         b = torch.zeros_like(v)
     elif isinstance(baseline, str):
-        b = leave_one_out(v, axis)
+        b = leave_one_out_baseline(v, axis)
     else:
         per_point = v.mean(axis)
         b = baseline.expand(per_point.shape)

@@ -27,7 +27,7 @@ from helpers.common.validation import (
     check_positive_number,
     check_real,
 )
-from helpers.deep._kernels import BernoulliLogProb, LinearBernoulliLogProb
+from helpers.deep._kernels import BernoulliLogProb, LinearBernoulliLogProb, linear_bernoulli_log_prob
 from helpers.deep.networks import ACTIVATIONS, mlp
 
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian-learned")
@@ -208,6 +208,8 @@ class VAE(nn.Module):
             last = self.decoder[-1]
             if z.ndim >= 2 and z.shape[-2] == x.shape[0] and x.ndim == 2 and not x.requires_grad:
                 h = self.decoder[:-1](z)
+                if not torch.is_grad_enabled():  # evaluation: no sigmoid(l) for a backward pass (subnormals are slow)
+                    return linear_bernoulli_log_prob(h, last.weight, last.bias, x.contiguous())
                 return LinearBernoulliLogProb.apply(h, last.weight, last.bias, x.contiguous())
             return BernoulliLogProb.apply(self.decode(z), x)
         params = self.decode(z)

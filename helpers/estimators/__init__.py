@@ -1,10 +1,13 @@
 """Part *Monte Carlo gradient estimators*: the Monte Carlo ELBO, the score-function and reparameterization
-gradients (``monte_carlo``), score-function baselines (``baselines``) and the support warning (``support``).
+gradients (``monte_carlo``), score-function baselines (``baselines``), the support warning (``support``), and the
+log-normal q fitted with natural-gradient steps (``lognormal_q``; the chapter *Natural gradients* also uses the
+exponential families, Gamma fits and natural-gradient VI of the part before, ``helpers.vi``).
 Chapters ``book/estimators/*.ipynb`` use it as ``from helpers import estimators``; sizes: ``cfg.scale.estimators``."""
 
 from helpers.common.config import register_scales
 from helpers.estimators import scales
 from helpers.estimators.baselines import leave_one_out_baseline, same_draws_baseline, separate_draws_baseline
+from helpers.estimators.lognormal_q import Q_METHODS, QFit, log_scale_gradient, lognormal_q_fit
 from helpers.estimators.monte_carlo import (
     BASELINES,
     LatentModel,
@@ -28,6 +31,8 @@ register_scales("estimators", scales.SCALES)
 __all__ = [
     "BASELINES",
     "LatentModel",
+    "Q_METHODS",
+    "QFit",
     "RepeatedEstimates",
     "SupportWarning",
     "baseline_for",
@@ -36,6 +41,8 @@ __all__ = [
     "elbo_estimate",
     "elbo_terms",
     "leave_one_out_baseline",
+    "log_scale_gradient",
+    "lognormal_q_fit",
     "reparameterization_gradient",
     "reparameterization_terms",
     "repeated_estimates",

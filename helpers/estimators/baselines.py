@@ -11,6 +11,13 @@ weights ``w`` of shape (..., S) and returns a baseline that broadcasts against t
 * :func:`separate_draws_baseline` (unbiased): the mean weight on an independent batch of draws.
 * :func:`same_draws_baseline` (**biased**, for demonstration): the mean of the same S weights, including w_s;
   E[g] = (1 - 1/S) grad ELBO: the gradient is shrunk by the factor 1 - 1/S.
+
+Vocabulary of variance reduction, the same in the whole course: the *baseline* is the value b_s subtracted from
+the weight of draw s (``baseline=`` of the estimators here); the *regression coefficient* a_d is the multiplier of
+the score in a control variate a_d h_d (``coefficient=`` of :mod:`helpers.vi.bbvi`, where the baseline of parameter
+d is a_d); *leave-one-out* and *same-draws* say how either is estimated for draw s (from the other S - 1 draws:
+unbiased; from all S: biased); an *estimator* is named by its gradient and its baseline ("score function +
+leave-one-out baseline").
 """
 
 from __future__ import annotations
@@ -18,15 +25,22 @@ from __future__ import annotations
 from torch import Tensor
 
 
-def leave_one_out_baseline(weights: Tensor) -> Tensor:
-    """b_s = (sum_j w_j - w_s) / (S - 1), shape (..., S); independent of z_s, hence unbiased. Needs S >= 2.
+def leave_one_out_baseline(weights: Tensor, axis: int = -1) -> Tensor:
+    """b_s = (sum_j w_j - w_s) / (S - 1) along the sample ``axis`` (the last by default), the shape of ``weights``;
+    independent of z_s, hence unbiased. Needs S >= 2. The one leave-one-out baseline of the course: the score-function
+    estimators here and the discrete-latent estimators of :mod:`helpers.deep.discrete_estimators` (whose draws sit
+    on another axis) use it.
 
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    Unvalidated building block: it takes tensors the public functions have already checked (hot path); it refuses
+    S < 2 only.
     """
-    num_samples = weights.shape[-1]
+    num_samples = weights.shape[axis]
     if num_samples < 2:
-        raise ValueError("the leave-one-out baseline needs num_samples >= 2; use control_variate='separate' for S = 1.")
-    total = weights.sum(-1, keepdim=True)
+        raise ValueError(
+            "the leave-one-out baseline needs num_samples >= 2 (got 1); for num_samples=1 pass baseline='separate' "
+            "or a number."
+        )
+    total = weights.sum(axis, keepdim=True)
     return (total - weights) / (num_samples - 1)
 
 

@@ -43,6 +43,7 @@ from helpers.common.validation import (
     check_noise,
     check_real,
     check_variational_params,
+    renamed_arguments,
 )
 from helpers.estimators.baselines import leave_one_out_baseline, same_draws_baseline, separate_draws_baseline
 from helpers.estimators.support import warn_outside_support
@@ -257,6 +258,7 @@ def elbo_estimate(
     return elbo_terms(model, loc_t, scale_t, eps, family).mean(-1)
 
 
+@renamed_arguments(control_variate="baseline")
 def score_function_gradient(
     model: LatentModel,
     loc: object,
@@ -329,6 +331,7 @@ class RepeatedEstimates:
         return self.num_outside == 0
 
 
+@renamed_arguments(control_variate="baseline")
 def repeated_estimates(
     estimator: Literal["elbo", "score_function", "reparameterization"],
     model: LatentModel,

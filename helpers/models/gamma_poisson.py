@@ -23,7 +23,13 @@ from torch import Tensor
 
 from helpers.common.families import get_family
 from helpers.common.quadrature import checked_quad, normal_positive_moments
-from helpers.common.validation import as_tensor, check_finite, check_positive_number, check_variational_params
+from helpers.common.validation import (
+    as_tensor,
+    check_finite,
+    check_location_scale,
+    check_positive_number,
+    check_variational_params,
+)
 
 #: The course exercise's observations.
 EXERCISE_DATA: tuple[int, ...] = (3, 4, 3, 9, 10, 3, 2, 3, 3, 2)
@@ -83,6 +89,7 @@ class GammaPoisson:
 
     def log_likelihood(self, z: Tensor) -> Tensor:
         """log p(x | u, v) = S log(u v) - N u v - sum_i log x_i!, shape (...); -inf outside the support."""
+        _check_latents(z)
         u, v = z[..., 0], z[..., 1]
         inside = ~self.outside_support(z)
         safe_uv = torch.where(inside, u * v, torch.ones_like(u))
@@ -91,6 +98,7 @@ class GammaPoisson:
 
     def log_prior(self, z: Tensor) -> Tensor:
         """log Gamma(u; a_u, b_u) + log Gamma(v; a_v, b_v), shape (...); -inf outside the support."""
+        _check_latents(z)
         u, v = z[..., 0], z[..., 1]
         inside = ~self.outside_support(z)
         su = torch.where(inside, u, torch.ones_like(u))
@@ -117,6 +125,7 @@ class GammaPoisson:
         Evaluated as one expression, (S + a - 1) . log z - b . z - N u v + const, for speed; the tests check it
         against ``log_likelihood + log_prior`` and against ``torch.distributions``.
         """
+        _check_latents(z)
         log_coeff, rates = self._coefficients(z)
         value = (
             torch.log(z) @ log_coeff
@@ -132,6 +141,7 @@ class GammaPoisson:
 
         d/du = (S + a_u - 1)/u - N v - b_u,        d/dv = (S + a_v - 1)/v - N u - b_v.
         """
+        _check_latents(z)
         log_coeff, rates = self._coefficients(z)
         grad = log_coeff / z - self.num_data * z.flip(-1) - rates  # z.flip(-1) = (v, u)
         outside = self.outside_support(z)
@@ -186,7 +196,7 @@ class GammaPoisson:
         """Deterministic reference for the ELBO E_q[log p(x, u, v) - log q(u, v)] (float64, differentiable).
 
         ``family="lognormal"``: closed form, with y = log z ~ N(m, s^2), E[z] = exp(m + s^2/2) and
-        E[-log q] = m + log(s sqrt(2 pi e)) per latent.
+        E[-log q] = m + log(s sqrt(2 pi e)) per latent; loc and scale may carry batch dimensions, (..., 2) -> (...).
 
         ``family="normal"``: q puts probability ``prob_outside_support`` on u <= 0 or v <= 0, where
         log p = -inf, so the ELBO itself is -inf for every Gaussian q. What this returns is the
@@ -195,24 +205,17 @@ class GammaPoisson:
         A Monte Carlo estimate with no draw outside the support estimates L+/P(support); the two differ by
         about |L+| * prob_outside_support (2.9e-7 relative at the chapter's parameters).
         """
+        if get_family(family).name == "lognormal":
+            loc_t, scale_t = check_location_scale(loc, scale, dtype=torch.float64)
+            if loc_t.ndim == 0 or loc_t.shape[-1] != self.latent_dim:
+                raise ValueError(
+                    f"loc and scale must have shape (..., {self.latent_dim}), one entry per latent (u, v) "
+                    f"(got {tuple(loc_t.shape)} after broadcasting)."
+                )
+            return self._lognormal_elbo(loc_t, scale_t)
         loc_t, scale_t = check_variational_params(loc, scale, self.latent_dim)
         loc_t, scale_t = loc_t.double(), scale_t.double()
         s, n = self.sum_x, self.num_data
-        if get_family(family).name == "lognormal":
-            m, sd = loc_t, scale_t
-            mean_z = torch.exp(m + 0.5 * sd**2)
-            entropy = m + torch.log(sd) + 0.5 * math.log(2.0 * math.pi * math.e)
-            return (
-                s * (m[0] + m[1])
-                - n * mean_z[0] * mean_z[1]
-                - self.log_factorials
-                + self.prior_constant
-                + (self.u_shape - 1.0) * m[0]
-                - self.u_rate * mean_z[0]
-                + (self.v_shape - 1.0) * m[1]
-                - self.v_rate * mean_z[1]
-                + entropy.sum()
-            )
         mom = normal_positive_moments(loc_t, scale_t)
         mass, mean, log_m = mom["mass"], mom["mean"], mom["log"]
         # E[log q_d(z_d); z_d > 0] for each latent
@@ -231,6 +234,23 @@ class GammaPoisson:
             - n * mean[0] * mean[1]
         )
 
+    def _lognormal_elbo(self, m: Tensor, sd: Tensor) -> Tensor:
+        """The closed-form ELBO of q = prod_d LogNormal(m_d, sd_d^2), batched over (..., 2) -> (...)."""
+        mean_z = torch.exp(m + 0.5 * sd**2)
+        entropy = m + torch.log(sd) + 0.5 * math.log(2.0 * math.pi * math.e)
+        m_u, m_v = m[..., 0], m[..., 1]
+        return (
+            self.sum_x * (m_u + m_v)
+            - self.num_data * mean_z[..., 0] * mean_z[..., 1]
+            - self.log_factorials
+            + self.prior_constant
+            + (self.u_shape - 1.0) * m_u
+            - self.u_rate * mean_z[..., 0]
+            + (self.v_shape - 1.0) * m_v
+            - self.v_rate * mean_z[..., 1]
+            + entropy.sum(-1)
+        )
+
     def exact_elbo_gradient(self, loc: object, scale: object, family: str = "normal") -> tuple[Tensor, Tensor]:
         """Gradient of :meth:`exact_elbo` with respect to (loc, scale), each of shape (2,), float64.
 
@@ -246,6 +266,17 @@ class GammaPoisson:
         value = self.exact_elbo(loc_v, scale_v, family=family)
         grad_loc, grad_scale = torch.autograd.grad(value, (loc_v, scale_v))
         return grad_loc, grad_scale
+
+
+def _check_latents(z: object) -> None:
+    """TypeError unless z is a tensor, ValueError naming z unless its last axis holds the two latents (u, v)."""
+    if not isinstance(z, Tensor):
+        raise TypeError(f"z must be a torch.Tensor of latents (u, v), shape (..., 2) (got {type(z).__name__}).")
+    if z.shape[-1:] != (2,):
+        raise ValueError(
+            f"z must have shape (..., 2), the latents (u, v) on its last axis (got {tuple(z.shape)}); "
+            "for S draws pass a tensor of shape (S, 2)."
+        )
 
 
 def _quad_around_peak(f, peak: float) -> float:

@@ -66,8 +66,10 @@ def _names(parameterization: str) -> tuple[str, str, str, str]:
 
 
 def sample_q(params: Tensor, num_samples: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-    """Draws (mu, tau), each (S,), from q(mu) q(tau) = N(mu_N, 1/lambda_N) Gamma(a_N, rate b_N); params (4,)."""
-    mu_n, lambda_n, a_n, b_n = (float(v) for v in params)
+    """Draws (mu, tau), each (S,), from q(mu) q(tau) = N(mu_N, 1/lambda_N) Gamma(a_N, rate b_N); params (4,).
+
+    params are checked by :func:`check_q_params` (lambda_N = 0 would draw mu = +-inf)."""
+    mu_n, lambda_n, a_n, b_n = (float(v) for v in check_q_params(params))
     s = check_count(num_samples, "num_samples")
     check_generator(generator)
     mu = mu_n + torch.randn(s, dtype=torch.float64, generator=generator) / math.sqrt(lambda_n)

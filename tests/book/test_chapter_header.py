@@ -32,7 +32,6 @@ ORDER = [p.relative_to(BOOK).with_suffix("").as_posix() for p in NOTEBOOKS]
 #: prerequisites that come later in the book's order, and the sentence that says what to read first
 FORWARD = {
     ("vi/bbvi", "estimators/gradient-estimators"): "read its sections on the score function",
-    ("vi/natural-gradients", "estimators/gradient-estimators"): "for the last section",
 }
 
 

@@ -1,9 +1,11 @@
-"""The package mirrors the book, and its import graph is layered: common <- models <- {vi, estimators, deep} <- check.
+"""The package mirrors the book, and its import graph follows the book's order: common <- models <- the parts, in the
+order of book/_toc.yml (vi <- estimators <- deep) <- check.
 
 The rule is read from the source (every ``import`` and ``from ... import`` statement, parsed with ``ast``, including
-imports inside functions), so it holds for code that a test never runs. A part never imports another part; what two
-parts need moves down to ``common/`` or ``models/``. ``check/`` (the exercises' self-checks) consumes every layer,
-and no layer imports it.
+imports inside functions), so it holds for code that a test never runs. A part may import the parts *before* it in
+the book, never after: what a part needs from a later one moves down to ``common/`` or ``models/``, or the chapter
+that needs it moves after that part. ``check/`` (the exercises' self-checks) consumes every layer, and no layer
+imports it.
 """
 
 from __future__ import annotations
@@ -13,17 +15,38 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from _shared import BOOK, ROOT
 
 HELPERS = ROOT / "helpers"
-PARTS = ("vi", "estimators", "deep")
-#: what each layer may import from inside the package
-ALLOWED = {
-    "common": {"common"},
-    "models": {"common", "models"},
-    **{p: {"common", "models", p} for p in PARTS},
-    "check": {"common", "models", *PARTS, "check"},
-}
+
+
+def parts_in_book_order(toc: Path = BOOK / "_toc.yml") -> tuple[str, ...]:
+    """The parts (folders of book/) in the order their first chapter appears in the table of contents; a page at the
+    top level (the instructors' page) is not a part."""
+    order: list[str] = []
+    for part in yaml.safe_load(toc.read_text())["parts"]:
+        for chapter in part["chapters"]:
+            folder, _, rest = chapter["file"].partition("/")
+            if rest and folder not in order:
+                order.append(folder)
+    return tuple(order)
+
+
+PARTS = parts_in_book_order()
+
+
+def allowed_imports(parts: tuple[str, ...]) -> dict[str, set[str]]:
+    """What each layer may import from inside the package: a part, the parts before it in the book."""
+    return {
+        "common": {"common"},
+        "models": {"common", "models"},
+        **{p: {"common", "models", *parts[: i + 1]} for i, p in enumerate(parts)},
+        "check": {"common", "models", *parts, "check"},
+    }
+
+
+ALLOWED = allowed_imports(PARTS)
 
 
 def _layer(module: str) -> str | None:
@@ -48,28 +71,29 @@ def imported_layers(path: Path) -> list[tuple[int, str]]:
     return [(line, layer) for line, layer in found if layer is not None]
 
 
-def violations(root: Path = HELPERS) -> list[str]:
+def violations(root: Path = HELPERS, allowed: dict[str, set[str]] = ALLOWED) -> list[str]:
     out = []
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root)
         if len(rel.parts) < 2:
             continue  # helpers/__init__.py assembles the namespaces; it may import every layer
         layer = rel.parts[0]
-        if layer not in ALLOWED:
-            out.append(f"{rel}: {layer}/ is not a layer of the package ({sorted(ALLOWED)})")
+        if layer not in allowed:
+            out.append(f"{rel}: {layer}/ is not a layer of the package ({sorted(allowed)})")
             continue
         for line, imported in imported_layers(path):
-            if imported not in ALLOWED[layer]:
-                out.append(f"{rel}:{line}: {layer} imports {imported} (allowed: {sorted(ALLOWED[layer])})")
+            if imported not in allowed[layer]:
+                out.append(f"{rel}:{line}: {layer} imports {imported} (allowed: {sorted(allowed[layer])})")
     return out
 
 
-def test_the_import_graph_is_layered():
+def test_the_import_graph_follows_the_book():
+    assert PARTS == ("vi", "estimators", "deep"), PARTS  # the toc's order of the parts, read from book/_toc.yml
     assert violations() == []
 
 
-def test_a_planted_cross_part_import_is_caught(tmp_path):
-    """The rule can fail: copy the package, plant one import of another part, and the check reports it."""
+def test_an_import_of_a_later_part_is_caught(tmp_path):
+    """The rule can fail: copy the package, plant imports against the book's order, and the check reports each."""
     import shutil
 
     copy = tmp_path / "helpers"
@@ -80,10 +104,29 @@ def test_a_planted_cross_part_import_is_caught(tmp_path):
     )
     found = violations(copy)
     assert len(found) == 1 and "estimators imports deep" in found[0], found
+    (copy / "vi" / "planted.py").write_text("from helpers import estimators\n")  # vi comes before estimators
+    assert any("vi imports estimators" in v for v in violations(copy))
     (copy / "common" / "planted.py").write_text("from helpers.models import GammaPoisson\n")
     assert any("common imports models" in v for v in violations(copy))
     (copy / "deep" / "planted.py").write_text("from helpers import check\n")  # nothing imports the self-checks
     assert any("deep imports check" in v for v in violations(copy))
+
+
+def test_an_earlier_part_may_be_imported_and_the_order_comes_from_the_toc(tmp_path):
+    """estimators may import vi (the part before it); swap the two parts in a copy of the toc and it may not."""
+    toc = tmp_path / "_toc.yml"
+    text = (BOOK / "_toc.yml").read_text()
+    toc.write_text(text.replace("vi/", "VI_TMP/").replace("estimators/", "vi/").replace("VI_TMP/", "estimators/"))
+    swapped = parts_in_book_order(toc)
+    assert swapped[:2] == ("estimators", "vi")
+    planted = tmp_path / "helpers"
+    import shutil
+
+    shutil.copytree(HELPERS, planted, ignore=shutil.ignore_patterns("__pycache__"))
+    (planted / "estimators" / "planted.py").write_text("from helpers import vi\n")
+    assert not any("planted" in v for v in violations(planted))  # vi is before estimators in the real book
+    assert any("estimators/planted.py" in v and "estimators imports vi" in v
+               for v in violations(planted, allowed_imports(swapped)))  # fmt: skip
 
 
 def test_the_self_checks_may_import_every_part():
@@ -103,7 +146,7 @@ def test_every_part_of_the_book_has_its_package_and_tests():
 TESTED_WITH = {
     "common": {"plotting": "config"},
     "models": {},
-    "vi": {"meanfield": "bbvi", "scales": "cavi"},
+    "vi": {"meanfield": "bbvi", "normal_gamma_bbvi": "bbvi", "scales": "cavi"},
     "estimators": {"support": "monte_carlo", "scales": "monte_carlo"},
     "check": {"_feedback": "feedback", "elbo": "vi", "cavi": "vi", "bbvi": "vi", "natural_gradients": "vi",
               "gradient_estimators": "estimators", "vae": "deep", "iwae": "deep", "stl": "deep", "discrete": "deep",
@@ -111,8 +154,8 @@ TESTED_WITH = {
     "deep": {"evaluation": "vae", "objectives": "vae", "_kernels": "vae", "checkpoints": "training",
              "networks": "training", "loop": "training", "optimizers": "training", "history": "training",
              "schedules": "training", "scales": "training",
-             **{f"reference_{m}": "reference" for m in ("catalogue", "files", "loading", "metrics", "trainer",
-                                                          "__main__")}},
+             **{f"reference_{m}": "reference" for m in ("catalogue", "chapters", "files", "loading", "metrics",
+                                                          "trainer", "__main__")}},
 }  # fmt: skip
 
 

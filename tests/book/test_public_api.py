@@ -629,6 +629,8 @@ ETA_NG = torch.tensor([0.0, -0.5, 1.0, -1.0], dtype=torch.float64)  # omega = OM
 QLOC, QLOGS = torch.tensor([1.4, -0.1], dtype=torch.float64), torch.tensor([-1.5, -1.8], dtype=torch.float64)
 QEPS = torch.randn(5, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
 QINIT = torch.tensor([0.0, 0.0, math.log(0.1), math.log(0.1)], dtype=torch.float64)
+QTHETA = torch.cat([QLOC, QLOGS])
+QFIT = estimators.lognormal_q_fit
 TRACE = torch.tensor([[0.0, 1.0], [2.0, 0.5]], dtype=torch.float64)
 
 
@@ -754,43 +756,46 @@ NATGRAD_BAD = [
      generator=gen()), ValueError, r"\blr\b"),
     ("bbvi_adam_normal_gamma", "prior a list", lambda: vi.bbvi_adam_normal_gamma(X_NG, [0, 1, 1, 1], 3, 5), TypeError,
      "prior"),
-    ("lognormal_elbo", "loc shape (3,)", lambda: vi.lognormal_elbo(GP, torch.ones(3), QLOGS), ValueError, "loc"),
-    ("lognormal_elbo", "log_scale NaN", lambda: vi.lognormal_elbo(GP, QLOC, QLOGS * NAN), ValueError, "log_scale"),
-    ("lognormal_elbo", "shapes (3, 2) (2, 2)", lambda: vi.lognormal_elbo(GP, torch.ones(3, 2), torch.ones(2, 2)),
-     ValueError, "loc and log_scale"),
-    ("lognormal_elbo", "model None", lambda: vi.lognormal_elbo(None, QLOC, QLOGS), TypeError, "model"),
-    ("lognormal_elbo", "log_scale a str", lambda: vi.lognormal_elbo(GP, QLOC, "-1.5"), TypeError, "log_scale"),
-    ("lognormal_reparam_gradient", "model a str", lambda: vi.lognormal_reparam_gradient("gp", QLOC, QLOGS, QEPS),
-     TypeError, "model"),
-    ("lognormal_reparam_gradient", "eps shape (S, 1)", lambda: vi.lognormal_reparam_gradient(GP, QLOC, QLOGS,
-     QEPS[:, :1]), ValueError, "eps"),
-    ("lognormal_reparam_gradient", "eps shape (2,)", lambda: vi.lognormal_reparam_gradient(GP, QLOC, QLOGS,
-     QEPS[0]), ValueError, "eps"),
-    ("lognormal_reparam_gradient", "eps a list", lambda: vi.lognormal_reparam_gradient(GP, QLOC, QLOGS,
-     QEPS.tolist()), TypeError, "eps"),
-    ("lognormal_reparam_gradient", "eps NaN", lambda: vi.lognormal_reparam_gradient(GP, QLOC, QLOGS, QEPS * NAN),
+    ("GammaPoisson.exact_elbo", "lognormal loc shape (3,)", lambda: GP.exact_elbo(torch.ones(3), QLOGS.exp(),
+     family="lognormal"), ValueError, "loc"),
+    ("GammaPoisson.exact_elbo", "lognormal scale NaN", lambda: GP.exact_elbo(QLOC, QLOGS * NAN, family="lognormal"),
+     ValueError, "scale"),
+    ("GammaPoisson.exact_elbo", "lognormal shapes (3, 2) (2, 2)", lambda: GP.exact_elbo(torch.ones(3, 2),
+     torch.ones(2, 2), family="lognormal"), ValueError, "loc and scale"),
+    ("GammaPoisson.exact_elbo", "lognormal scale a str", lambda: GP.exact_elbo(QLOC, "0.2", family="lognormal"),
+     ValueError, "scale"),
+    ("log_scale_gradient", "model a str", lambda: estimators.log_scale_gradient("gp", QTHETA, QEPS), TypeError,
+     "model"),
+    ("log_scale_gradient", "eps shape (S, 1)", lambda: estimators.log_scale_gradient(GP, QTHETA, QEPS[:, :1]),
      ValueError, "eps"),
-    ("lognormal_reparam_gradient", "loc shape (3,)", lambda: vi.lognormal_reparam_gradient(GP, torch.ones(3), QLOGS,
-     QEPS), ValueError, "loc"),
-    ("lognormal_reparam_gradient", "loc batch (3, 2), eps (4, 5, 2)", lambda: vi.lognormal_reparam_gradient(GP,
-     torch.ones(3, 2), torch.ones(3, 2), torch.zeros(4, 5, 2)), ValueError, "eps"),
-    ("lognormal_q_fit", "init shape (2,)", lambda: vi.lognormal_q_fit(GP, QINIT[:2], 3, 2, 0.1), ValueError, "init"),
-    ("lognormal_q_fit", "init NaN", lambda: vi.lognormal_q_fit(GP, QINIT * NAN, 3, 2, 0.1), ValueError, "init"),
-    ("lognormal_q_fit", "init a str", lambda: vi.lognormal_q_fit(GP, "init", 3, 2, 0.1), TypeError, "init"),
-    ("lognormal_q_fit", "step_size 0", lambda: vi.lognormal_q_fit(GP, QINIT, 3, 2, 0.0), ValueError, "step_size"),
-    ("lognormal_q_fit", "method unknown", lambda: vi.lognormal_q_fit(GP, QINIT, 3, 2, 0.1, method="newton"),
+    ("log_scale_gradient", "eps shape (2,)", lambda: estimators.log_scale_gradient(GP, QTHETA, QEPS[0]), ValueError,
+     "eps"),
+    ("log_scale_gradient", "eps a list", lambda: estimators.log_scale_gradient(GP, QTHETA, QEPS.tolist()), TypeError,
+     "eps"),
+    ("log_scale_gradient", "eps NaN", lambda: estimators.log_scale_gradient(GP, QTHETA, QEPS * NAN), ValueError,
+     "eps"),
+    ("log_scale_gradient", "theta shape (3,)", lambda: estimators.log_scale_gradient(GP, torch.ones(3), QEPS),
+     ValueError, "theta"),
+    ("log_scale_gradient", "theta batch (3, 4), eps (4, 5, 2)", lambda: estimators.log_scale_gradient(GP,
+     torch.ones(3, 4), torch.zeros(4, 5, 2)), ValueError, "eps"),
+    ("lognormal_q_fit", "init shape (2,)", lambda: QFIT(GP, QINIT[:2], 3, 2, 0.1), ValueError, "init"),
+    ("lognormal_q_fit", "init NaN", lambda: estimators.lognormal_q_fit(GP, QINIT * NAN, 3, 2, 0.1), ValueError, "init"),
+    ("lognormal_q_fit", "init a str", lambda: estimators.lognormal_q_fit(GP, "init", 3, 2, 0.1), TypeError, "init"),
+    ("lognormal_q_fit", "step_size 0", lambda: QFIT(GP, QINIT, 3, 2, 0.0), ValueError, "step_size"),
+    ("lognormal_q_fit", "method unknown", lambda: estimators.lognormal_q_fit(GP, QINIT, 3, 2, 0.1, method="newton"),
      ValueError, "method"),
-    ("lognormal_q_fit", "num_runs 0", lambda: vi.lognormal_q_fit(GP, QINIT, 3, 2, 0.1, num_runs=0), ValueError,
+    ("lognormal_q_fit", "num_runs 0", lambda: estimators.lognormal_q_fit(GP, QINIT, 3, 2, 0.1, num_runs=0), ValueError,
      "num_runs"),
-    ("lognormal_q_fit", "generator int", lambda: vi.lognormal_q_fit(GP, QINIT, 3, 2, 0.1, generator=1), TypeError,
+    ("lognormal_q_fit", "generator int", lambda: QFIT(GP, QINIT, 3, 2, 0.1, generator=1), TypeError,
      "generator"),
-    ("lognormal_q_fit", "betas (0.9, 1.5)", lambda: vi.lognormal_q_fit(GP, QINIT, 3, 2, 0.1, method="adam",
+    ("lognormal_q_fit", "betas (0.9, 1.5)", lambda: estimators.lognormal_q_fit(GP, QINIT, 3, 2, 0.1, method="adam",
      betas=(0.9, 1.5)), ValueError, "betas"),
-    ("first_hit", "values 0-d", lambda: vi.first_hit(torch.tensor(1.0), 1.0), ValueError, "values"),
-    ("first_hit", "values empty", lambda: vi.first_hit(torch.zeros(0, 3), 1.0), ValueError, "values"),
-    ("first_hit", "level NaN", lambda: vi.first_hit(TRACE, NAN), ValueError, "level"),
-    ("first_hit", "level a tensor of 2", lambda: vi.first_hit(TRACE, torch.ones(2)), (TypeError, ValueError), "level"),
-    ("first_hit", "stay 'yes'", lambda: vi.first_hit(TRACE, 1.0, stay="yes"), TypeError, "stay"),
+    ("first_hit", "values 0-d", lambda: common.first_hit(torch.tensor(1.0), 1.0), ValueError, "values"),
+    ("first_hit", "values empty", lambda: common.first_hit(torch.zeros(0, 3), 1.0), ValueError, "values"),
+    ("first_hit", "level NaN", lambda: common.first_hit(TRACE, NAN), ValueError, "level"),
+    ("first_hit", "level a tensor of 2", lambda: common.first_hit(TRACE, torch.ones(2)), (TypeError, ValueError),
+     "level"),
+    ("first_hit", "stay 'yes'", lambda: common.first_hit(TRACE, 1.0, stay="yes"), TypeError, "stay"),
 ]  # fmt: skip
 BAD += NATGRAD_BAD
 
@@ -820,20 +825,20 @@ NATGRAD_GOOD = [
      lambda: vi.normal_gamma_log_partition(ETA_NG)),
     ("conjugate_targets", "float sums", lambda: _ct(sum_x=float(X_NG.sum()), sum_x2=float((X_NG**2).sum())),
      lambda: _ct()),
-    ("lognormal_elbo", "lists", lambda: vi.lognormal_elbo(GP, QLOC.tolist(), QLOGS.tolist()),
-     lambda: vi.lognormal_elbo(GP, QLOC, QLOGS)),
-    ("lognormal_reparam_gradient", "a list loc", lambda: vi.lognormal_reparam_gradient(GP, QLOC.tolist(), QLOGS, QEPS),
-     lambda: vi.lognormal_reparam_gradient(GP, QLOC, QLOGS, QEPS)),
-    ("lognormal_q_fit", "a list init", lambda: vi.lognormal_q_fit(GP, QINIT.tolist(), 3, 2, 0.1, generator=gen())
-     .elbo, lambda: vi.lognormal_q_fit(GP, QINIT, 3, 2, 0.1, generator=gen()).elbo),
+    ("GammaPoisson.exact_elbo", "lognormal lists", lambda: GP.exact_elbo(QLOC.tolist(), QLOGS.exp().tolist(),
+     family="lognormal"), lambda: GP.exact_elbo(QLOC, QLOGS.exp(), family="lognormal")),
+    ("log_scale_gradient", "a list theta", lambda: estimators.log_scale_gradient(GP, QTHETA.tolist(), QEPS),
+     lambda: estimators.log_scale_gradient(GP, QTHETA, QEPS)),
+    ("lognormal_q_fit", "a list init", lambda: QFIT(GP, QINIT.tolist(), 3, 2, 0.1, generator=gen())
+     .elbo, lambda: estimators.lognormal_q_fit(GP, QINIT, 3, 2, 0.1, generator=gen()).elbo),
     ("svi_normal_gamma", "a numpy x", lambda: vi.svi_normal_gamma(X_NG.numpy(), PRIOR, 3, 2, generator=gen()).elbo,
      lambda: vi.svi_normal_gamma(X_NG, PRIOR, 3, 2, generator=gen()).elbo),
     ("bbvi_adam_normal_gamma", "a list x", lambda: vi.bbvi_adam_normal_gamma(X_NG.tolist(), PRIOR, 3, 5,
      generator=gen()).elbo, lambda: vi.bbvi_adam_normal_gamma(X_NG, PRIOR, 3, 5, generator=gen()).elbo),
-    ("first_hit", "a list", lambda: vi.first_hit([0.0, 1.0, 2.0], 1.0), lambda: torch.tensor(1)),
-    ("first_hit", "NaN (a diverged run) never reaches the level", lambda: vi.first_hit(torch.tensor([[0.0, 0.0],
+    ("first_hit", "a list", lambda: common.first_hit([0.0, 1.0, 2.0], 1.0), lambda: torch.tensor(1)),
+    ("first_hit", "NaN (a diverged run) never reaches the level", lambda: common.first_hit(torch.tensor([[0.0, 0.0],
      [NAN, 2.0], [NAN, 3.0]]), 1.0, stay=True), lambda: torch.tensor([3, 1])),
-    ("first_hit", "an int tensor", lambda: vi.first_hit(torch.tensor([[0, 3], [2, 1]]), 1, stay=True),
+    ("first_hit", "an int tensor", lambda: common.first_hit(torch.tensor([[0, 3], [2, 1]]), 1, stay=True),
      lambda: torch.tensor([1, 0])),
 ]  # fmt: skip
 
@@ -1066,6 +1071,53 @@ ENGINE_BAD = [
 ]  # fmt: skip
 BAD += ENGINE_BAD
 
+
+def _ones_grad(theta, generator):
+    return -theta, torch.zeros(5, dtype=theta.dtype)
+
+
+#: issue 28 item 7: inputs that gave a silent wrong answer or a bare Python error before
+REPORTED_BAD = [
+    ("fit_gamma", "a step too large to be stable (was finite garbage)", lambda: vi.fit_gamma(X_GAMMA, [0.5, 8.0], 10.0,
+     50, method="gradient"), ValueError, "step_size"),
+    ("fit_gamma", "on_ascent unknown", lambda: vi.fit_gamma(X_GAMMA, TH, 0.5, 3, on_ascent="warn"), ValueError,
+     "on_ascent"),
+    ("run_bbvi", "gradient returns one tensor (was run with garbage)", lambda: vi.run_bbvi(torch.zeros(4),
+     lambda th, g: -th, 3, step_size=0.1, decay=0.6), TypeError, "gradient"),
+    ("run_bbvi", "gradient returns g of the wrong shape", lambda: vi.run_bbvi(torch.zeros(4),
+     lambda th, g: (torch.zeros(3), torch.zeros(5)), 3, step_size=0.1, decay=0.6), ValueError, "gradient"),
+    ("run_bbvi", "gradient not callable (was 'str' object is not callable)", lambda: vi.run_bbvi(torch.zeros(4),
+     "grad", 3, step_size=0.1, decay=0.6), TypeError, "gradient"),
+    ("run_bbvi", "theta0 a str", lambda: vi.run_bbvi("0", _ones_grad, 3, step_size=0.1, decay=0.6), TypeError,
+     "theta0"),
+    ("z_scores", "negative se (was a flipped sign)", lambda: common.z_scores(torch.ones(1), -torch.ones(1),
+     torch.zeros(1)), ValueError, r"\bse\b"),
+    ("z_scores", "se NaN", lambda: common.z_scores(torch.ones(1), torch.tensor([NAN]), torch.zeros(1)), ValueError,
+     r"\bse\b"),
+    ("interval_table", "fewer names than quantities (was a dropped row)", lambda: common.interval_table(
+     {"a": (torch.ones(3), torch.ones(3))}, torch.zeros(3), ["p", "q"]), ValueError, "names"),
+    ("sample_q", "lambda_N 0 (was draws of +-inf)", lambda: vi.sample_q([0.0, 0.0, 1.0, 1.0], 5), ValueError,
+     "lambda_N"),
+    ("GammaPoisson", "log_joint of z (5, 3) (was a size mismatch)", lambda: GP.log_joint(torch.ones(5, 3)),
+     ValueError, r"\bz\b"),
+    ("GammaPoisson", "grad_log_joint of a list", lambda: GP.grad_log_joint([1.0, 2.0]), TypeError, r"\bz\b"),
+    ("score_function_gradient", "the old keyword control_variate=", lambda: estimators.score_function_gradient(GP,
+     INSIDE_LOC, INSIDE_SCALE, 10, control_variate="leave-one-out"), TypeError, "baseline="),
+    ("repeated_estimates", "the old keyword control_variate=", lambda: estimators.repeated_estimates(
+     "score_function", GP, INSIDE_LOC, INSIDE_SCALE, 10, 2, control_variate="leave-one-out"), TypeError, "baseline="),
+    ("leave_one_out_baseline", "one draw (named the old keyword)", lambda: estimators.leave_one_out_baseline(
+     torch.ones(3, 1)), ValueError, "baseline='separate'"),
+]  # fmt: skip
+BAD += REPORTED_BAD
+GOOD += [
+    ("run_bbvi", "a list theta0", lambda: vi.run_bbvi([0.0, 0.0], _ones_grad, 3, step_size=0.1, decay=0.6).theta,
+     lambda: vi.run_bbvi(torch.zeros(2), _ones_grad, 3, step_size=0.1, decay=0.6).theta),
+    ("mean_and_se", "an int tensor (was a RuntimeError)", lambda: common.mean_and_se(torch.tensor([1, 2, 4]))[1],
+     lambda: common.mean_and_se(torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64))[1]),
+    ("LogNormal", "log_prob outside the support is -inf (was NaN)", lambda: common.LogNormal.log_prob(
+     torch.tensor([[-1.0, 1.0], [1.0, 0.0]]), torch.zeros(2), torch.ones(2)), lambda: torch.full((2,), -math.inf)),
+]  # fmt: skip
+
 #: results and records the package builds and returns; a user reads them, never builds them from raw input
 RECORDS = {"BBVIFit", "BBVITrace", "CAVIFit", "NormalGammaData", "RepeatedEstimates", "History", "Setup", "Scale",
            "LatentModel", "DatasetNotAvailableError", "SupportWarning", "Normal", "LogNormal",
@@ -1074,8 +1126,8 @@ RECORDS = {"BBVIFit", "BBVITrace", "CAVIFit", "NormalGammaData", "RepeatedEstima
 #: the lead may move them out of the public lists
 BUILDING_BLOCKS = {
     "gamma_log_prob", "normal_log_prob_from_noise", "normal_log_prob_log_var", "standard_normal_log_prob",
-    "interval_table", "paired_ratio_and_se", "ratio_and_se", "total_variance_and_se", "total_variance_from_pairs",
-    "total_variance_terms", "z_scores", "bbvi_terms", "control_variate_coefficients", "from_unconstrained",
+    "paired_ratio_and_se", "ratio_and_se", "total_variance_and_se", "total_variance_from_pairs",
+    "total_variance_terms", "bbvi_terms", "control_variate_coefficients", "from_unconstrained",
     "to_unconstrained", "log_joint_factors", "log_q", "log_q_parts", "q_score", "unconstrained_q_score",
     "normal_gamma_gradient", "rao_blackwellized_weights", "step_sizes", "leave_one_out_baseline",
     "same_draws_baseline", "separate_draws_baseline", "standard_normal_kl", "elbo_gradient_terms",

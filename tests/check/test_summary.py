@@ -144,7 +144,7 @@ def test_a_not_implemented_error_caught_inside_the_answer_is_judged():
 NAMES = [
     ("vae", "deep/vae"),
     ("deep/vae.ipynb", "deep/vae"),
-    ("natural_gradients", "vi/natural-gradients"),
+    ("natural_gradients", "estimators/natural-gradients"),
     ("gradient-estimators", "estimators/gradient-estimators"),
     (" elbo ", "vi/elbo"),
 ]

@@ -12,11 +12,15 @@ def test_leave_one_out_is_the_mean_of_the_others():
     weights = torch.tensor([[1.0, 2.0, 6.0], [0.0, -3.0, 3.0]], dtype=torch.float64)
     expected = torch.tensor([[4.0, 3.5, 1.5], [0.0, 1.5, -1.5]], dtype=torch.float64)
     torch.testing.assert_close(estimators.leave_one_out_baseline(weights), expected)
+    # the draws on another axis (the discrete-latent estimators put them first): the same baseline, transposed
+    torch.testing.assert_close(estimators.leave_one_out_baseline(weights.T, 0), expected.T)
 
 
 def test_leave_one_out_needs_two_draws():
     with pytest.raises(ValueError, match="num_samples >= 2"):
         estimators.leave_one_out_baseline(torch.ones(4, 1))
+    with pytest.raises(ValueError, match="num_samples >= 2"):
+        estimators.leave_one_out_baseline(torch.ones(1, 4), 0)
 
 
 def test_only_the_leave_one_out_baseline_ignores_its_own_draw():
