@@ -362,6 +362,33 @@ def test_the_copy_has_no_instructors_page(copy):
     assert "For instructors" not in (dest / "_config.yml").read_text()
 
 
+def test_a_made_up_book_loses_its_instructors_part_and_the_links_to_it(tmp_path):
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nparts:\n  - caption: Chapters\n    chapters:\n      - file: chapter\n"
+        "  - caption: For instructors\n    chapters:\n      - file: instructors\n"
+    )
+    (book / "_config.yml").write_text(
+        'title: Tiny\nhtml:\n  extra_footer: |\n    <p>Reuse it with attribution;\n    the part "For instructors" '
+        "says how to adopt a chapter.</p>\n"
+    )
+    (book / "intro.md").write_text("# Tiny\n\nSee {doc}`instructors` and {doc}`the guide <instructors>`.\n")
+    (book / "chapter.md").write_text("# Chapter\n\nText.\n")
+    (book / "instructors.md").write_text("# For instructors\n\nThe reference answer.\n")
+    dest = tmp_path / "src"
+    edition = student_edition.make_copy(book, dest)
+    assert edition.pages_dropped == ["instructors"] and edition.references_unlinked == 2
+    intro = (dest / "intro.md").read_text()
+    assert "{doc}" not in intro and "the instructors' page (not in the student edition)" in intro
+    assert "See the instructors' page" in intro and "and the guide." in intro
+    assert student_edition.toc_files(dest) == ["intro.md", "chapter.md"] and not (dest / "instructors.md").exists()
+    assert "For instructors" not in (dest / "_toc.yml").read_text()
+    config = (dest / "_config.yml").read_text()
+    assert "title: Tiny (student edition)" in config and "with attribution.</p>" in config
+    assert "For instructors" not in config
+
+
 # ------------------------------------------------------------------------------------------ execution
 TINY_SETUP = (
     "import uuid\n\nimport helpers\nfrom helpers import check\nfrom torch.distributions import Normal\n\n"
