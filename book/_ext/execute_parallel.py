@@ -16,7 +16,11 @@ Usage (the Makefile's book targets call it)::
     BOOK_SCALE=standard python book/_ext/execute_parallel.py book [--jobs 2] [--cache book/_build/.jupyter_cache]
 
 Per-notebook wall-clock times, the jobs and the whole run's wall clock go to ``<cache>/../execution-times.json``
-(``benchmarks/run_all.py`` copies them into RESULTS.md) and are printed as a table.
+(``benchmarks/run_all.py`` copies them into RESULTS.md) and are printed as a table. Each notebook that executed
+without error also gets its time at this ``BOOK_SCALE`` written into the committed ``<book>/_data/timings.json``
+(keyed by notebook and scale, with the machine's cores and CPU and the number of jobs), which each chapter's header
+prints (``book/_ext/timings.py``, in the header's "Expected time" paragraph): the times a chapter states are the
+last build's measurements, never typed. Commit the file after a build to publish them.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -55,6 +60,48 @@ def priority(name: str, code_length: int, previous: dict[str, float]) -> tuple[f
     return previous.get(name, -1.0), hint, code_length
 
 
+def machine() -> dict[str, object]:
+    """The machine the times were measured on: its cores and its CPU's model name (Linux), else the platform's."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cores": os.cpu_count() or 1, "cpu": model}
+
+
+def record_timings(
+    book: Path, scale: str, seconds: dict[str, float], jobs: int, loads: dict[str, float] | None = None
+) -> Path:
+    """Write the seconds of the notebooks that just executed at ``scale`` into ``<book>/_data/timings.json``.
+
+    The file keeps the other notebooks' and scales' entries: ``{"notebooks": {name: {scale: {"seconds", "jobs",
+    "cores", "cpu", "date", "load"}}}}``. ``jobs`` is how many notebooks ran at once (they share the cores);
+    ``loads`` the machine's 5-minute load average when each finished (other work on a shared machine slows it)."""
+    if not scale:
+        raise ValueError("record_timings: the scale is empty; set BOOK_SCALE (quick, standard or full)")
+    path = book / "_data" / "timings.json"
+    record = json.loads(path.read_text()) if path.exists() else {}
+    notebooks = record.setdefault("notebooks", {})
+    date = time.strftime("%Y-%m-%d", time.gmtime())
+    for name, value in seconds.items():
+        entry = {"seconds": value, "jobs": jobs, "date": date, **machine()}
+        if loads and name in loads:
+            entry["load"] = loads[name]
+        notebooks.setdefault(name, {})[scale] = entry
+    record["about"] = (
+        "Written by book/_ext/execute_parallel.py whenever a build executes a notebook (do not edit by hand): "
+        "the wall-clock seconds of each notebook at each BOOK_SCALE, which book/_ext/timings.py prints in each "
+        "chapter's header."
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return path
+
+
 def execute_one(path: str, timeout: int) -> tuple[str, dict | None, float, str | None]:
     """Execute one notebook in its own folder (as myst-nb does): (path, executed notebook, seconds, traceback)."""
     from jupyter_cache.executors.utils import single_nb_execution
@@ -78,6 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache", type=Path, default=None, help="jupyter-cache folder (default: <book>/_build/.jupyter_cache)"
     )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        default=None,
+        metavar="NOTEBOOK",
+        help="execute only these notebooks of _toc.yml (relative to the book, e.g. vi/elbo.ipynb): to measure some",
+    )
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
@@ -91,8 +145,15 @@ def main(argv: list[str] | None = None) -> int:
     timeout = int(config.get("timeout", 1200))
     cache = get_cache(str(cache_path))
 
+    notebooks = toc_notebooks(book)
+    if args.only is not None:
+        names = {p.relative_to(book).as_posix(): p for p in notebooks}
+        unknown = sorted(set(args.only) - set(names))
+        if unknown:
+            parser.error(f"--only: {', '.join(unknown)} not in _toc.yml; its notebooks are {', '.join(names)}")
+        notebooks = [names[name] for name in args.only]
     todo = []
-    for path in toc_notebooks(book):
+    for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         try:
             cache.match_cache_notebook(nb)
@@ -117,13 +178,14 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.setdefault(name, "1")
     print(f"execute_parallel: {len(todo)} notebook(s), {jobs} at a time, BOOK_SCALE={os.environ.get('BOOK_SCALE', '')}")
     start = time.perf_counter()
-    seconds, failed = {}, []
+    seconds, loads, failed = {}, {}, []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(execute_one, str(path), timeout) for _, path in todo]
         for future in as_completed(futures):
             path, nb, elapsed, traceback = future.result()
             name = str(Path(path).relative_to(book))
             seconds[name] = round(elapsed, 1)
+            loads[name] = round(os.getloadavg()[1], 1) if hasattr(os, "getloadavg") else None
             if traceback is not None:
                 failed.append(name)
                 print(f"execute_parallel: {name} FAILED after {elapsed:.0f} s\n{traceback}", file=sys.stderr)
@@ -144,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         "notebooks": {**previous, **seconds},
     }
     times_file.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    succeeded = {name: value for name, value in seconds.items() if name not in failed}
+    scale = os.environ.get("BOOK_SCALE", "")
+    if succeeded and scale:
+        record_timings(book, scale, succeeded, jobs, loads)
     print(f"execute_parallel: {sum(seconds.values()):.0f} s of notebooks in {wall:.0f} s wall clock on {jobs} job(s)")
     for name, value in sorted(seconds.items(), key=lambda item: -item[1]):
         print(f"  {value:8.1f} s  {name}")

@@ -15,10 +15,15 @@ The checks by chapter: ``elbo.elbo_estimate``; ``cavi.q_tau_update``; ``bbvi.gau
 ``natural_gradients.gamma_fisher_scale``; ``gradient_estimators.score_function`` and ``.reparameterization``;
 ``vae.gaussian_kl`` and ``.gaussian_log_q``; ``iwae.iwelbo`` and ``.log_weights``; ``stl.path_derivative``;
 ``discrete.bernoulli_kl_gradient`` and ``.gumbel_softmax``; ``diffusion.epsilon_weights``.
+
+``check.summary("vae")`` runs all of a chapter's checks at once on the student's functions, found by their names in
+the chapter's self-check cells (each module's ``SELF_CHECKS`` table: ``my_kl``, ``my_log_q``, ...), and prints one
+line per exercise: correct, not yet, or not attempted (missing, or raising ``NotImplementedError``).
 """
 
 from helpers.check import bbvi, cavi, diffusion, discrete, elbo, gradient_estimators, iwae, natural_gradients, stl, vae
 from helpers.check._feedback import Feedback
+from helpers.check.summary import summary  # the function shadows its module's name: check.summary("vae")
 
 __all__ = [
     "Feedback",
@@ -31,5 +36,6 @@ __all__ = [
     "iwae",
     "natural_gradients",
     "stl",
+    "summary",
     "vae",
 ]

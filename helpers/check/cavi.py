@@ -70,3 +70,10 @@ def q_tau_update(answer: object) -> Feedback:
         inputs="on three seeded data sets",
         precision=precision_of(returned),
     )
+
+
+#: the chapter's self-checks in exercise order: the name of the student's function in the chapter's "check your
+#: own answer" cell -> its check (``check.summary`` runs them; the student edition's stubs keep these names)
+SELF_CHECKS = {
+    "my_q_tau": q_tau_update,
+}

@@ -177,3 +177,11 @@ def gumbel_softmax(answer: object) -> Feedback:
         return wrong(what, "is right for moderate scores but not at temperature 0.02 with logits of +-40, where "
                            "exp of the scores overflows: torch.softmax subtracts the largest score first.")  # fmt: skip
     return feedback
+
+
+#: the chapter's self-checks in exercise order: the name of the student's function in the chapter's "check your
+#: own answer" cell -> its check (``check.summary`` runs them; the student edition's stubs keep these names)
+SELF_CHECKS = {
+    "my_kl_gradient": bernoulli_kl_gradient,
+    "my_relaxed_sample": gumbel_softmax,
+}

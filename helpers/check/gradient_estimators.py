@@ -240,3 +240,11 @@ def reparameterization(answer: object) -> Feedback:
         f"is biased: its mean is up to {float(z_exact.abs().max()):.1f} standard errors from the exact gradient "
         f"(coordinate {int(z_exact.abs().argmax())}).",
     )
+
+
+#: the chapter's self-checks in exercise order: the name of the student's function in the chapter's "check your
+#: own answer" cell -> its check (``check.summary`` runs them; the student edition's stubs keep these names)
+SELF_CHECKS = {
+    "my_score_terms": score_function,
+    "my_reparameterization_terms": reparameterization,
+}

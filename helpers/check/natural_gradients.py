@@ -45,3 +45,10 @@ def gamma_fisher_scale(answer: object) -> Feedback:
         inputs="at four points (alpha, s)",
         magnitude=reference.abs(),  # no cancellation: each entry is one term
     )
+
+
+#: the chapter's self-checks in exercise order: the name of the student's function in the chapter's "check your
+#: own answer" cell -> its check (``check.summary`` runs them; the student edition's stubs keep these names)
+SELF_CHECKS = {
+    "my_fisher": gamma_fisher_scale,
+}

@@ -127,3 +127,11 @@ def gaussian_log_q(answer: object) -> Feedback:
         inputs="at 5 seeded draws for each of 4 datapoints (D = 3)",
         magnitude=_log_q_size(z, mu, sigma),
     )
+
+
+#: the chapter's self-checks in exercise order: the name of the student's function in the chapter's "check your
+#: own answer" cell -> its check (``check.summary`` runs them; the student edition's stubs keep these names)
+SELF_CHECKS = {
+    "my_kl": gaussian_kl,
+    "my_log_q": gaussian_log_q,
+}

@@ -57,6 +57,8 @@ class DeepScale:
         of ``vae_train_images``.
     iwae_loglik_images, iwae_loglik_samples: test images and importance samples k of the log p(x) estimate of each
         of that chapter's 6 x ``vae_seeds`` models.
+    reference_images: test images on which a chapter evaluates each loaded reference run in the build (ELBO and
+        log p(x) with the manifest's k = 5,000, checked against the manifest: ``deep.reference.evaluate_in_build``).
     """
 
     num_repeats: int
@@ -90,6 +92,7 @@ class DeepScale:
     iwae_k50_train_images: int | None = None
     iwae_loglik_images: int = 100
     iwae_loglik_samples: int = 1_000
+    reference_images: int = 100
     stl_seeds: int = 3
 
 
@@ -123,6 +126,7 @@ SCALES = {
         iwae_epochs_k50=1,
         iwae_loglik_images=20,
         iwae_loglik_samples=200,
+        reference_images=20,
     ),
     "standard": DeepScale(  # minutes per chapter on 2 CPU cores
         num_repeats=2_000,

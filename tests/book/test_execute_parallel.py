@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -69,7 +70,11 @@ def test_executes_into_the_cache_the_build_reads(tiny_book):
 
     cache_dir = tiny_book / "_build" / ".jupyter_cache"
     run = subprocess.run(
-        [sys.executable, str(SCRIPT), str(tiny_book), "--jobs", "2"], capture_output=True, text=True, timeout=300
+        [sys.executable, str(SCRIPT), str(tiny_book), "--jobs", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "BOOK_SCALE": "quick"},
     )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "part/broken.ipynb FAILED" in run.stderr and "failed: part/broken.ipynb" in run.stderr
@@ -93,11 +98,34 @@ def test_executes_into_the_cache_the_build_reads(tiny_book):
     times = json.loads((tiny_book / "_build" / "execution-times.json").read_text())
     assert set(times["notebooks"]) == set(times["executed"]) == {"intro.ipynb", "part/ok.ipynb", "part/broken.ipynb"}
     assert times["jobs"] == 2 and 0 < times["wall_seconds"] <= sum(times["notebooks"].values()) + 5
+    # the committed per-scale record that the chapter headers print: the notebooks that succeeded, at this scale
+    timings = json.loads((tiny_book / "_data" / "timings.json").read_text())["notebooks"]
+    assert set(timings) == {"intro.ipynb", "part/ok.ipynb"} and all(set(t) == {"quick"} for t in timings.values())
+    assert timings["part/ok.ipynb"]["quick"]["seconds"] == times["notebooks"]["part/ok.ipynb"]
+    assert timings["part/ok.ipynb"]["quick"]["jobs"] == 2 and timings["part/ok.ipynb"]["quick"]["cores"] >= 1
 
     (tiny_book / "part" / "broken.ipynb").unlink()  # fixed: now only the cached ones are left
     (tiny_book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: part/ok\n")
     again = subprocess.run([sys.executable, str(SCRIPT), str(tiny_book)], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "every notebook is in the cache" in again.stdout
+
+
+def test_only_some_notebooks(tiny_book):
+    """--only executes the named notebooks (to measure them), and refuses a name that is not in _toc.yml."""
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tiny_book), "--only", "part/ok.ipynb", "--jobs", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "BOOK_SCALE": "standard"},
+    )
+    assert run.returncode == 0 and "1 notebook(s)" in run.stdout, run.stdout + run.stderr
+    timings = json.loads((tiny_book / "_data" / "timings.json").read_text())["notebooks"]
+    assert set(timings) == {"part/ok.ipynb"} and set(timings["part/ok.ipynb"]) == {"standard"}
+    bad = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tiny_book), "--only", "part/no.ipynb"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "part/no.ipynb not in _toc.yml" in bad.stderr and "part/ok.ipynb" in bad.stderr
 
 
 def test_refuses_zero_jobs(tiny_book):

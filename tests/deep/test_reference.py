@@ -342,3 +342,48 @@ def test_the_fetch_url_comes_from_the_settings_in_order(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(REF.ReferenceNotAvailableError, match="no repository is known"):
         REF.fetch(SMOKE, "0" * 64)
+
+
+# ---------------------------------------------------------------------------------------------- the committed runs
+COMMITTED = [e for e in REF.select() if (REF.run_dir(e) / files.MANIFEST).is_file()]
+
+
+@pytest.mark.skipif(not COMMITTED, reason="no reference run is finished yet")
+@pytest.mark.parametrize("key", [e.key for e in COMMITTED])
+def test_the_builds_evaluation_of_each_committed_run_agrees_with_its_manifest(key):
+    """What each chapter does in the build (deep.reference.evaluate_in_build, other draws than the manifest's), on
+    the first 10 evaluation images; a slightly changed model is refused by the same check."""
+    chapter, name = key.split("/")
+    try:
+        loaded = REF.load(chapter, name, fetch_missing=False)
+        REF.data(loaded.entry)
+    except (REF.ReferenceNotAvailableError, deep.DatasetNotAvailableError) as why:
+        pytest.skip(str(why))
+    values = REF.evaluate_in_build(loaded, 10)
+    assert set(values) >= {"elbo", "log_px"} and values["elbo"].shape == (len(loaded.entry.run.seeds), 10)
+    with torch.no_grad():
+        for model in loaded.models:
+            model.decoder[-1].bias.add_(0.5)
+    with pytest.raises(AssertionError, match=f"reference run {key}: the build's evaluation disagrees"):
+        REF.evaluate_in_build(loaded, 10)
+
+
+@pytest.mark.skipif(not COMMITTED, reason="no reference run is finished yet")
+def test_one_flipped_byte_of_a_committed_weight_file_is_refused(tmp_path):
+    e = COMMITTED[0]
+    for name in (files.MANIFEST, files.WEIGHTS):
+        (tmp_path / e.chapter / e.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(REF.run_dir(e) / name, tmp_path / e.chapter / e.name / name)
+    path = tmp_path / e.chapter / e.name / files.WEIGHTS
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(REF.ReferenceMismatchError, match=f"reference run {e.key}: .* SHA-256"):
+        REF.load(e.chapter, e.name, root=tmp_path, fetch_missing=False)
+
+
+def test_evaluate_in_build_names_a_bad_number_of_images(trained):
+    loaded = REF.load("smoke", "digits", root=trained)
+    for bad in (1, 61):
+        with pytest.raises(ValueError, match="images"):
+            REF.evaluate_in_build(loaded, bad)

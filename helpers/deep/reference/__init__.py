@@ -10,6 +10,9 @@ loaded by the chapters beside their short live runs (issue: reference runs).
 * :mod:`~helpers.deep.reference.loading`: ``deep.reference.load(chapter, name)`` verifies the run value, the
   SHA-256 and the structure and returns the R trained models, their histories and the manifest (fetching the
   weights by hash with pooch when the package was installed without them).
+* :mod:`~helpers.deep.reference.chapters`: what a chapter calls: ``available(chapter)`` (the verified runs that are
+  here, one line each) and ``evaluate_in_build(loaded, images)`` (the build's own evaluation, checked against the
+  manifest within Monte Carlo error).
 * :mod:`~helpers.deep.reference.metrics`: the evaluation written to the manifest, and ``agreement``, the check
   that a chapter's own evaluation of the loaded weights agrees with it within Monte Carlo error.
 
@@ -22,6 +25,7 @@ Usage in a chapter::
 """
 
 from helpers.deep.reference.catalogue import CATALOGUE, CHAPTERS, Entry, Evaluation, data, entries, entry, runs, select
+from helpers.deep.reference.chapters import available, evaluate_in_build
 from helpers.deep.reference.files import ReferenceMismatchError, ReferenceNotAvailableError, run_dir
 from helpers.deep.reference.loading import Loaded, base_url, fetch, load
 from helpers.deep.reference.metrics import agreement, evaluate
@@ -37,11 +41,13 @@ __all__ = [
     "ReferenceNotAvailableError",
     "advance",
     "agreement",
+    "available",
     "base_url",
     "data",
     "entries",
     "entry",
     "evaluate",
+    "evaluate_in_build",
     "fetch",
     "load",
     "print_status",
