@@ -88,9 +88,26 @@ HEADINGS_JS = """() => Array.from(document.querySelectorAll('h1, h2, h3, h4, h5,
   .map(el => { const copy = el.cloneNode(true); copy.querySelectorAll('.headerlink').forEach(a => a.remove());
                return copy.textContent.replace(/\\s+/g, ' ').trim(); })"""
 
-FOOTER = """<div style="font-size: 8px; width: 100%; margin: 0 12mm; display: flex; justify-content: space-between;
-  font-family: sans-serif; color: #555;"><span>{title}</span><span><span class="pageNumber"></span> /
-  <span class="totalPages"></span></span></div>"""
+# Each page's footer: the chapter's title, the licences (the site's page footer, _config.yml's extra_footer), the page.
+FOOTER = """<div style="font-size: 7px; width: 100%; margin: 0 12mm; display: flex; justify-content: space-between;
+  gap: 4mm; font-family: sans-serif; color: #555;"><span>{title}</span><span>{licence}</span><span
+  style="white-space: nowrap;"><span class="pageNumber"></span> / <span class="totalPages"></span></span></div>"""
+
+# The licence sentences of the site's footer (``.course-licence``), up to the last one that names a licence:
+# "Text, equations, figures and exercises: CC BY 4.0. Code: MIT."
+LICENCE_JS = """() => {
+  const el = document.querySelector('.course-licence');
+  const links = el ? Array.from(el.querySelectorAll('a[rel="license"]')) : [];
+  if (!links.length) return '';
+  const text = el.textContent.replace(/\\s+/g, ' ').trim();
+  const last = links[links.length - 1].textContent.trim();
+  const end = text.indexOf('.', text.indexOf(last) + last.length);
+  return end < 0 ? text : text.slice(0, end + 1);
+}"""
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def pdf_name(docname: str) -> str:
@@ -166,7 +183,7 @@ def _print_page(page, url: str, chapter: Chapter, path: Path) -> list[str]:
     if problems:
         raise SystemExit(f"{chapter.href}: " + "; ".join(problems))
     headings = page.evaluate(HEADINGS_JS)
-    title = chapter.title.replace("&", "&amp;").replace("<", "&lt;")
+    licence = page.evaluate(LICENCE_JS)
     page.pdf(
         path=str(path),
         format="A4",
@@ -176,7 +193,7 @@ def _print_page(page, url: str, chapter: Chapter, path: Path) -> list[str]:
         tagged=True,
         display_header_footer=True,
         header_template="<span></span>",
-        footer_template=FOOTER.format(title=title),
+        footer_template=FOOTER.format(title=_escape(chapter.title), licence=_escape(licence)),
     )
     return headings
 
