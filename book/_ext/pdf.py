@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import functools
 import http.server
+import logging
 import os
 import sys
 import threading
@@ -267,6 +268,8 @@ def build(html: Path, only: list[str] | None = None) -> dict[str, tuple[int, int
     from playwright.sync_api import sync_playwright
     from pypdf import PdfReader
 
+    # pypdf notes that Chromium's PDFs declare one object too few in their trailer, which it repairs: not a problem
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     html = html.resolve()
     if not (html / "intro.html").is_file():
         raise SystemExit(f"{html}/intro.html is missing: build the site first (`make book` or `make test-build`)")
