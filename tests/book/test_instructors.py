@@ -21,9 +21,9 @@ from _shared import BOOK, ROOT
 
 PAGE = BOOK / "instructors.md"
 TEXT = PAGE.read_text()
-#: targets that other work of issue 26 adds to the Makefile (student edition, PDF): until it is merged the page
+#: targets that other work of issue 26 adds to the Makefile (student edition): until it is merged the page
 #: describes them per the shared contract and this test marks them xfail instead of passing
-PENDING = {"book-student": "the student edition (book/_ext/student_edition.py)", "pdf": "the PDF (book/_ext/pdf.py)"}
+PENDING = {"book-student": "the student edition (book/_ext/student_edition.py)"}
 
 
 def _blocks(language: str) -> list[str]:
@@ -92,7 +92,6 @@ def test_every_path_exists():
     assert {"book/vi/elbo.ipynb", "helpers/check/vae.py", "tests/check/test_deep.py", "LICENSE"} <= paths
     missing = sorted(p for p in paths if not (ROOT / p).exists() and not p.startswith("data/"))
     missing = [p for p in missing if p != "book/_ext/student_edition.py" or not _pending("book-student")]
-    missing = [p for p in missing if p != "book/_ext/pdf.py" or not _pending("pdf")]
     assert not missing, f"the page names paths that do not exist: {missing}"
 
 
