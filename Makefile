@@ -18,7 +18,7 @@ MATHJAX_VERSION := 3.2.2
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: help book book-student student-branch test lab lint unit notebooks test-build site-check bench reference reference-status lock notebook-headers browser-deps datasets clean
+.PHONY: help book book-student student-branch pdf test lab lint unit notebooks test-build site-check bench reference reference-status lock notebook-headers browser-deps datasets clean
 # the targets of `make test` run in the order they are listed, also under `make -j`
 .NOTPARALLEL:
 
@@ -37,6 +37,8 @@ help:
 	@echo "  make site-check    the browser check of every page of book/_build/html in headless Chromium"
 	@echo "Other targets:"
 	@echo "  make notebooks     every notebook executed top to bottom with nbmake alone (BOOK_SCALE=quick; no build)"
+	@echo "  make pdf           the PDFs of every chapter and of the book, printed from the built site (make book"
+	@echo "                     runs it; output in book/_build/html/_downloads/pdf/)"
 	@echo "  make lab           JupyterLab on book/ with the course environment"
 	@echo "  make bench         the speed comparisons in benchmarks/, written to benchmarks/RESULTS.md"
 	@echo "  make reference     train the deep chapters' reference runs (resumable; RUN=chapter/name for one,"
@@ -125,14 +127,25 @@ define build_book
 	@echo "$(1)-$$($(BUILD_HASH))" > book/_build/.build-key
 endef
 
-book: $(STAMP) $(KERNEL) $(MATHJAX_STAMP) datasets
+# The PDFs (book/_ext/pdf.py): every chapter and the whole book printed from the built site by headless Chromium
+# through Playwright (no TeX Live needed; the maths is the site's MathJax), into book/_build/html/_downloads/pdf/
+# (book.pdf and <part>-<chapter>.pdf), which each chapter page links. `make book` and `make test-build` run it.
+PRINT_PDF = $(BIN)/python book/_ext/pdf.py book/_build/html
+
+book: $(STAMP) $(KERNEL) $(MATHJAX_STAMP) datasets browser-deps
 	$(call build_book,$(or $(BOOK_SCALE),standard))
+	$(PRINT_PDF)
+
+pdf: $(STAMP) browser-deps
+	@test -f book/_build/html/intro.html || { echo "no site to print: run 'make book' (or 'make test-build') first"; exit 1; }
+	$(PRINT_PDF)
 
 # The student edition (book/_ext/student_edition.py): a copy of book/ in book/_build/student/src without the
 # solutions and with a stub in each self-check cell, built strictly into book/_build/student/html. Its notebooks are
 # not executed twice: the outputs of the cells it keeps come from the main build's jupyter-cache when that cache is
 # at the same scale (.build-key), and only the stub and summary cells run (all chapters in one kernel per BOOK_JOBS,
-# about 40 s in all at quick on 2 loaded cores); otherwise the student notebooks are executed in full. Its launch buttons open the branch STUDENT_BRANCH (make student-branch writes it).
+# about 40 s in all at quick on 2 loaded cores); otherwise the student notebooks are executed in full. Its launch
+# buttons open the branch STUDENT_BRANCH (make student-branch writes it).
 STUDENT := book/_build/student
 STUDENT_BRANCH ?= student
 define build_student
@@ -181,9 +194,10 @@ site-check: $(STAMP) browser-deps
 # edition at the same scale, with the example repository's branch student (tests/book/test_student_edition.py).
 LAUNCH_CHECK_URL := https://github.com/example/vi-course
 LAUNCH_CHECK_BRANCH := main
-test-build: $(STAMP) $(KERNEL) $(MATHJAX_STAMP) datasets
+test-build: $(STAMP) $(KERNEL) $(MATHJAX_STAMP) datasets browser-deps
 	rm -rf book/_build/.build-key  # the test build always executes every notebook
 	$(call build_book,quick,BOOK_REPOSITORY_URL=off)
+	$(PRINT_PDF)
 	rm -rf book/_build/launch-check
 	BOOK_SCALE=quick BOOK_REPOSITORY_URL=$(LAUNCH_CHECK_URL) BOOK_REPOSITORY_BRANCH=$(LAUNCH_CHECK_BRANCH) \
 	  BOOK_EXECUTION_CACHE=book/_build/.jupyter_cache \

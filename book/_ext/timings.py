@@ -74,8 +74,8 @@ def fill_header(app, doctree: nodes.document) -> None:
     notebook = f"{env.docname}.ipynb"
     entries = json.loads(path.read_text()).get("notebooks", {}).get(notebook, {}) if path.exists() else {}
     for paragraph in headers[0].findall(nodes.paragraph):
-        # myst-nb may put an empty text node before the bold label
-        first = next((c for c in paragraph.children if not (isinstance(c, nodes.Text) and not c.astext())), None)
+        # MyST may start a paragraph with an empty Text node before its **bold** label
+        first = next((c for c in paragraph.children if not (isinstance(c, nodes.Text) and not c.strip())), None)
         if isinstance(first, nodes.strong) and first.astext().startswith(LABEL):
             break
     else:
