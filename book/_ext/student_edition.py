@@ -88,6 +88,9 @@ STUB_SENTENCE = (
 #: them from its table of contents (a part left empty goes too), and its footer's pointer to them
 INSTRUCTOR_PAGES = ("instructors",)
 FOOTER_POINTER = re.compile(r';\s*the part "For instructors" says how to adopt a chapter\.')
+#: the local extension that links each chapter page to its PDF (``make pdf`` prints the full site only, solutions
+#: included): the student copy's _config.yml goes without it
+PDF_EXTENSION = re.compile(r"^[ \t]+pdf:[ \t]*_ext\b.*\n", re.M)
 #: code cells that are not self-checks but report on them (``check.summary("vae")``): run again after the stubs
 RERUN = re.compile(r"^\s*check\.summary\(", re.M)
 #: MyST roles whose target is a label, and the label definitions a removed solution can hold
@@ -495,6 +498,7 @@ def make_copy(book: Path, dest: Path) -> Edition:
     config = dest / "_config.yml"
     title = re.compile(r"^(title:\s*)(.+?)\s*$", re.M)
     text = title.sub(lambda m: f"{m[1]}{m[2]}{TITLE_SUFFIX}", config.read_text(), count=1)
+    text = PDF_EXTENSION.sub("", text)  # the PDFs are printed from the full site: no links to them here
     config.write_text(FOOTER_POINTER.sub(".", text) if dropped else text)
     return Edition(chapters, markdown, unlinked, dropped)
 

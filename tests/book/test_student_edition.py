@@ -360,6 +360,9 @@ def test_the_copy_has_no_instructors_page(copy):
     assert [f for f in student_edition.toc_files(dest) if f.endswith(".ipynb")] == CHAPTERS
     assert 'the part "For instructors"' in (BOOK / "_config.yml").read_text()
     assert "For instructors" not in (dest / "_config.yml").read_text()
+    # the PDFs are printed from the full site (with the solutions): the student site does not link them
+    assert re.search(r"^\s+pdf: _ext", (BOOK / "_config.yml").read_text(), re.M)
+    assert not re.search(r"^\s+pdf:", (dest / "_config.yml").read_text(), re.M)
 
 
 def test_a_made_up_book_loses_its_instructors_part_and_the_links_to_it(tmp_path):
@@ -647,6 +650,7 @@ def test_student_chapter_has_its_exercises_no_solution_and_stubs_that_ran(studen
     exercises = len(re.findall(r"\{exercise-start\}", (BOOK / rel).read_text()))
     assert page.evaluate("document.querySelectorAll('div.exercise').length") == exercises >= 1
     assert page.evaluate("document.querySelectorAll('div.solution, .solution.dropdown').length") == 0
+    assert page.evaluate("document.querySelectorAll('a[href*=\"_downloads/pdf\"]').length") == 0
     stubs = built["chapters"][rel]["stubs"]
     cells = page.evaluate(
         """() => Array.from(document.querySelectorAll('div.cell')).map(cell => ({
