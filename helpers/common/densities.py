@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from helpers.common.validation import check_unit_interval_values
+from helpers.common.validation import check_unit_interval
 
 LOG_2PI = math.log(2.0 * math.pi)
 HALF_LOG_2PI = 0.5 * LOG_2PI
@@ -91,7 +91,7 @@ def bernoulli_log_prob(x: Tensor, logits: Tensor) -> Tensor:
     cross-entropy). Plain autograd operations, so any derivative works; ``helpers.deep`` has a faster fused kernel
     with the same values.
     """
-    check_unit_interval_values(x, "x")
+    check_unit_interval(x, "x")
     # torch's stable form of -(x l - softplus(l)), elementwise before the sum (no cancellation between two large
     # sums); its gradient is x - sigmoid(l) everywhere, l = 0 included
     x, logits = torch.broadcast_tensors(x, logits)  # either may carry the leading (sample, state) axes

@@ -163,13 +163,19 @@ def check_generator(generator: object) -> torch.Generator | None:
 
 
 def check_unit_interval(x: object, name: str) -> Tensor:
-    """Raise ``ValueError`` naming ``name`` unless x is a floating tensor with every entry in [0, 1] (pixels)."""
+    """Raise ``ValueError`` naming ``name`` unless x is a floating tensor with every entry in [0, 1] and no NaN
+    (pixel intensities, Bernoulli observations)."""
     if not isinstance(x, Tensor) or not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor of pixel intensities in [0, 1].")
+        raise ValueError(
+            f"{name} must be a floating-point tensor of values in [0, 1] (got "
+            f"{'a tensor of dtype ' + str(x.dtype) if isinstance(x, Tensor) else type(x).__name__}); "
+            "convert it, e.g. torch.as_tensor(x, dtype=torch.float32)."
+        )
     if torch.isnan(x).any() or (x < 0).any() or (x > 1).any():
         raise ValueError(
             f"{name} must have every entry in [0, 1] (got min {x.min().item():.4g}, max {x.max().item():.4g}); "
-            "scale pixels to [0, 1] first, e.g. x / 255."
+            "a Bernoulli observation is 0 or 1 (or an intensity in between): scale pixels to [0, 1] first, "
+            "e.g. x / 255."
         )
     return x
 
@@ -234,16 +240,6 @@ def check_last_dim(tensor: object, name: str, size: int, *, what: str = "") -> T
             f"{name} must have shape (..., {size}){' (' + what + ')' if what else ''} (got {tuple(tensor.shape)})."
         )
     return tensor
-
-
-def check_unit_interval_values(x: Tensor, name: str) -> Tensor:
-    """Raise ``ValueError`` naming ``name`` unless every entry of the tensor x is in [0, 1] (no NaN)."""
-    if torch.isnan(x).any() or (x < 0).any() or (x > 1).any():
-        raise ValueError(
-            f"{name} must have every entry in [0, 1] (got min {x.min().item():.4g}, max {x.max().item():.4g}); "
-            "a Bernoulli observation is 0 or 1 (or an intensity in between); scale pixels with x / 255."
-        )
-    return x
 
 
 def check_location_scale(loc: object, scale: object, *, dtype: torch.dtype | None = None) -> tuple[Tensor, Tensor]:
