@@ -14,14 +14,30 @@ from torch import Tensor
 
 
 def as_tensor(value: object, name: str, *, dtype: torch.dtype | None = None) -> Tensor:
-    """Convert ``value`` to a floating tensor, keeping its dtype and device when it is one already."""
+    """Convert ``value`` to a floating tensor, keeping its dtype and device when it is one already (``dtype``, when
+    given, converts it; numbers, lists and numpy arrays become float64 by default).
+
+    A value that is not a number, a list or tuple of numbers, a numpy array or a tensor of numbers (a str, None, a
+    dict, a bool, a bool array) raises ``TypeError`` naming ``name``; a complex value raises ``ValueError``."""
+    if isinstance(value, (Tensor, np.ndarray)):
+        kind = "bool" if value.dtype in (torch.bool, np.bool_) else None
+        if kind is None and isinstance(value, np.ndarray) and value.dtype.kind not in "iufc":
+            kind = str(value.dtype)
+        if kind is not None:
+            raise TypeError(f"{name} must hold numbers (got an array of {kind}); convert it, e.g. with x.double().")
+    elif isinstance(value, bool) or not isinstance(value, (numbers.Number, list, tuple)):
+        raise TypeError(
+            f"{name} must be a number, a list of numbers, a numpy array or a tensor (got {type(value).__name__})."
+        )
     if isinstance(value, Tensor):
         if value.is_complex():
             raise ValueError(f"{name} must be real (got a complex tensor).")
         tensor = value if value.is_floating_point() else value.to(torch.get_default_dtype())
     else:
-        if isinstance(value, complex) or (
-            isinstance(value, (list, tuple)) and any(isinstance(v, complex) for v in value)
+        if (
+            isinstance(value, complex)
+            or (isinstance(value, (list, tuple)) and any(isinstance(v, complex) for v in value))
+            or (isinstance(value, np.ndarray) and value.dtype.kind == "c")
         ):
             raise ValueError(f"{name} must be real (got {value!r}).")
         try:
@@ -338,28 +354,12 @@ def check_result_shape(value: object, name: str, shape: tuple[int, ...], *, what
     return value
 
 
-def as_real_tensor(value: object, name: str, *, dtype: torch.dtype | None = None) -> Tensor:
-    """:func:`as_tensor`, raising ``TypeError`` naming ``name`` first when ``value`` is not a number, a list or tuple of
-    numbers, a numpy array or a tensor of numbers (a str, None, a dict or a bool is a wrong type, not a bad value)."""
-    if isinstance(value, (Tensor, np.ndarray)):
-        kind = "bool" if value.dtype in (torch.bool, np.bool_) else None
-        if kind is None and isinstance(value, np.ndarray) and value.dtype.kind not in "iufc":
-            kind = str(value.dtype)
-        if kind is not None:
-            raise TypeError(f"{name} must hold numbers (got an array of {kind}); convert it, e.g. with x.double().")
-    elif isinstance(value, bool) or not isinstance(value, (numbers.Number, list, tuple)):
-        raise TypeError(
-            f"{name} must be a number, a list of numbers, a numpy array or a tensor (got {type(value).__name__})."
-        )
-    return as_tensor(value, name, dtype=dtype)
-
-
 def check_variance_and_fourth_moment(variance: object, central4: object) -> tuple[Tensor, Tensor]:
     """Return ``variance`` and ``central4`` (a fourth central moment) as broadcast tensors, raising ``TypeError``
     for non-numbers and ``ValueError`` naming the argument unless both are finite, variance >= 0 and
     central4 >= variance^2 (Jensen's inequality: a fourth central moment below the squared variance is impossible)."""
-    var_t = check_finite(as_real_tensor(variance, "variance"), "variance")
-    mu4_t = check_finite(as_real_tensor(central4, "central4"), "central4")
+    var_t = check_finite(as_tensor(variance, "variance"), "variance")
+    mu4_t = check_finite(as_tensor(central4, "central4"), "central4")
     if not (var_t >= 0).all():
         raise ValueError(f"variance must be >= 0 (got {var_t.tolist()}); pass the variance, not a log or an SE.")
     try:
@@ -395,7 +395,7 @@ def check_replicates(value: object, name: str, *, minimum: int = 2, what: str = 
         if not all(isinstance(v, Tensor) and v.numel() == 1 for v in value):
             raise ValueError(f"{name} must be 1-D, {what} (got a sequence of tensors that are not all scalars).")
         value = [float(v.detach().cpu()) for v in value]
-    tensor = as_real_tensor(value, name, dtype=torch.float64)
+    tensor = as_tensor(value, name, dtype=torch.float64)
     if tensor.ndim != 1:
         raise ValueError(
             f"{name} must be 1-D, {what} (got shape {tuple(tensor.shape)}); pass one replicate's value per entry, "

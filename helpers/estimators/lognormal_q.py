@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from helpers.common.validation import (
-    as_real_tensor,
+    as_tensor,
     check_betas,
     check_choice,
     check_count,
@@ -66,7 +66,7 @@ def _log_scale_gradient(model: GammaPoisson, theta: Tensor, eps: Tensor) -> Tens
 
 
 def _check_theta(theta: object, name: str, *, batched: bool = False) -> Tensor:
-    t = check_finite(as_real_tensor(theta, name, dtype=torch.float64), name)
+    t = check_finite(as_tensor(theta, name, dtype=torch.float64), name)
     if (t.shape != (4,) and not batched) or t.ndim == 0 or t.shape[-1] != 4:
         raise ValueError(
             f"{name} must be (m_u, m_v, log s_u, log s_v), shape {'(..., 4)' if batched else '(4,)'} "

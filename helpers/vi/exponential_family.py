@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from helpers.common.validation import as_real_tensor, check_choice, check_finite, check_instance, check_positive
+from helpers.common.validation import as_tensor, check_choice, check_finite, check_instance, check_positive
 
 FISHER_PARAMETERIZATIONS = ("natural", "rate", "scale")
 
@@ -51,7 +51,7 @@ def check_option(value: object, name: str, choices: tuple[str, ...]) -> str:
 
 def check_pairs(theta: object, name: str = "theta") -> Tensor:
     """``theta`` as a finite float64 tensor of shape (..., 2), the two parameters of a Gamma."""
-    t = check_finite(as_real_tensor(theta, name, dtype=torch.float64), name)
+    t = check_finite(as_tensor(theta, name, dtype=torch.float64), name)
     if t.ndim == 0 or t.shape[-1] != 2:
         raise ValueError(f"{name} must have shape (..., 2), the two Gamma parameters (got {tuple(t.shape)}).")
     return t
@@ -71,7 +71,7 @@ def refuse_outside(theta: Tensor, alpha: Tensor, beta: Tensor, name: str, parame
 
 def check_omega(omega: object, name: str = "omega") -> Tensor:
     """omega = (mu_N, lambda_N, a_N, b_N) (..., 4) as float64: mu_N finite, lambda_N, a_N, b_N finite and > 0."""
-    w = as_real_tensor(omega, name, dtype=torch.float64)
+    w = as_tensor(omega, name, dtype=torch.float64)
     if w.ndim == 0 or w.shape[-1] != 4:
         raise ValueError(f"{name} must have shape (..., 4), (mu_N, lambda_N, a_N, b_N) (got {tuple(w.shape)}).")
     check_finite(w[..., 0], "mu_N")
@@ -87,7 +87,7 @@ def check_omega(omega: object, name: str = "omega") -> Tensor:
 
 def _check_ng_eta(eta: object, name: str = "eta") -> Tensor:
     """The natural parameters (lambda_N mu_N, -lambda_N/2, a_N - 1, -b_N) (..., 4) of a valid q(mu) q(tau)."""
-    t = check_finite(as_real_tensor(eta, name, dtype=torch.float64), name)
+    t = check_finite(as_tensor(eta, name, dtype=torch.float64), name)
     if t.ndim == 0 or t.shape[-1] != 4:
         raise ValueError(
             f"{name} must have shape (..., 4), (lambda_N mu_N, -lambda_N/2, a_N - 1, -b_N) (got {tuple(t.shape)})."
@@ -106,8 +106,8 @@ def _check_ng_eta(eta: object, name: str = "eta") -> Tensor:
 # ------------------------------------------------------------------------------------------ the Gamma
 def gamma_natural_params(alpha: object, beta: object) -> Tensor:
     """eta = (alpha - 1, -beta) for Gamma(alpha, RATE beta), shape (..., 2) (broadcast of alpha and beta)."""
-    a = check_positive(as_real_tensor(alpha, "alpha", dtype=torch.float64), "alpha", hint="alpha is the Gamma shape")
-    b = check_positive(as_real_tensor(beta, "beta", dtype=torch.float64), "beta", hint="beta is the Gamma RATE")
+    a = check_positive(as_tensor(alpha, "alpha", dtype=torch.float64), "alpha", hint="alpha is the Gamma shape")
+    b = check_positive(as_tensor(beta, "beta", dtype=torch.float64), "beta", hint="beta is the Gamma RATE")
     try:
         a, b = torch.broadcast_tensors(a, b)
     except RuntimeError:

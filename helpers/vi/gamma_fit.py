@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from helpers.common.validation import as_real_tensor, check_count, check_positive
+from helpers.common.validation import as_tensor, check_count, check_positive
 from helpers.vi.exponential_family import check_option, check_pairs, rate_fisher, refuse_outside
 
 GAMMA_PARAMETERIZATIONS = ("rate", "scale", "rate-cubed", "squared")
@@ -94,7 +94,7 @@ class GammaStats:
 
     @classmethod
     def from_x(cls, x: object) -> GammaStats:
-        data = check_positive(as_real_tensor(x, "x", dtype=torch.float64), "x", hint="Gamma data must be > 0")
+        data = check_positive(as_tensor(x, "x", dtype=torch.float64), "x", hint="Gamma data must be > 0")
         if data.ndim != 1 or data.numel() == 0:
             raise ValueError(f"x must be a non-empty 1-D tensor of positive numbers (got shape {tuple(data.shape)}).")
         return cls(n=data.numel(), mean_log=float(data.log().mean()), mean=float(data.mean()))
@@ -231,7 +231,7 @@ def fit_gamma(
     start = check_pairs(theta0, "theta0")
     if start.shape != (2,):
         raise ValueError(f"theta0 must have shape (2,) (got {tuple(start.shape)}).")
-    eps = check_positive(as_real_tensor(step_size, "step_size", dtype=torch.float64), "step_size")
+    eps = check_positive(as_tensor(step_size, "step_size", dtype=torch.float64), "step_size")
     if eps.ndim > 1 or eps.numel() == 0:
         raise ValueError(
             f"step_size must be a number or a non-empty 1-D sequence of step sizes (got shape {tuple(eps.shape)})."

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from helpers.common.validation import (
-    as_real_tensor,
+    as_tensor,
     check_betas,
     check_count,
     check_finite,
@@ -52,8 +52,8 @@ def conjugate_targets(
     check_prior(prior)
     check_positive_number(n, "n", hint="n is the number of data points N")
     omega = check_omega(omega)
-    sum_x = check_finite(as_real_tensor(sum_x, "sum_x", dtype=torch.float64), "sum_x")
-    sum_x2 = check_finite(as_real_tensor(sum_x2, "sum_x2", dtype=torch.float64), "sum_x2")
+    sum_x = check_finite(as_tensor(sum_x, "sum_x", dtype=torch.float64), "sum_x")
+    sum_x2 = check_finite(as_tensor(sum_x2, "sum_x2", dtype=torch.float64), "sum_x2")
     try:
         torch.broadcast_shapes(sum_x.shape, sum_x2.shape, omega.shape[:-1])
     except RuntimeError:

@@ -763,7 +763,7 @@ NATGRAD_BAD = [
     ("GammaPoisson.exact_elbo", "lognormal shapes (3, 2) (2, 2)", lambda: GP.exact_elbo(torch.ones(3, 2),
      torch.ones(2, 2), family="lognormal"), ValueError, "loc and scale"),
     ("GammaPoisson.exact_elbo", "lognormal scale a str", lambda: GP.exact_elbo(QLOC, "0.2", family="lognormal"),
-     ValueError, "scale"),
+     TypeError, "scale"),  # a wrong type is a TypeError (one as_tensor)
     ("log_scale_gradient", "model a str", lambda: estimators.log_scale_gradient("gp", QTHETA, QEPS), TypeError,
      "model"),
     ("log_scale_gradient", "eps shape (S, 1)", lambda: estimators.log_scale_gradient(GP, QTHETA, QEPS[:, :1]),

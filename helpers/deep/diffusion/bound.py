@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from helpers.common.densities import LOG_2PI
-from helpers.common.validation import as_real_tensor, check_callable, check_count, check_generator, check_instance
+from helpers.common.validation import as_tensor, check_callable, check_count, check_generator, check_instance
 from helpers.deep.diffusion.forward import check_batch, diffuse, posterior_moments, reverse_mean
 from helpers.deep.diffusion.schedules import Schedule, at, check_schedule, check_steps, reverse_variance
 
@@ -162,7 +162,7 @@ def negative_elbo(eps_model: EpsModel, x0: Tensor, schedule: Schedule, variance:
         t, eps = draw_steps(x0, 2, T, generator, copies=2)
         weight = T - 1.0
     else:
-        probs = as_real_tensor(t_probs, "t_probs")
+        probs = as_tensor(t_probs, "t_probs")
         if probs.shape != (T - 1,) or not bool(torch.isfinite(probs).all()) or bool((probs < 0).any()) \
                 or abs(float(probs.sum()) - 1) > 1e-6:  # fmt: skip
             raise ValueError(f"t_probs must be (T - 1,) = ({T - 1},) for t = 2..T, finite, non-negative, summing to 1.")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from helpers.common.validation import as_real_tensor, check_instance
+from helpers.common.validation import as_tensor, check_instance
 from helpers.deep.diffusion.schedules import Schedule, at, check_schedule, check_steps
 
 
@@ -103,7 +103,7 @@ def condition_gaussian(mean: Tensor, cov: Tensor, observed: list[int], value: Te
     """The conditional of a joint Gaussian N(mean, cov) (n,), (n, n) on the coordinates ``observed`` = ``value``:
     mean_a + C_ab C_bb^{-1} (value - mean_b) and C_aa - C_ab C_bb^{-1} C_ba over the other coordinates a (a generic
     routine, independent of the forward process, against which :func:`posterior` is checked)."""
-    mean, cov, value = as_real_tensor(mean, "mean"), as_real_tensor(cov, "cov"), as_real_tensor(value, "value")
+    mean, cov, value = as_tensor(mean, "mean"), as_tensor(cov, "cov"), as_tensor(value, "value")
     check_instance(observed, "observed", (list, tuple), how="pass a list of coordinates such as [1]")
     n = len(mean)
     if cov.shape != (n, n):

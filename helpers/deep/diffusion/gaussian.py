@@ -14,15 +14,15 @@ import torch
 from torch import Tensor
 
 from helpers.common.densities import LOG_2PI
-from helpers.common.validation import as_real_tensor, check_choice, check_finite, check_positive, check_real
+from helpers.common.validation import as_tensor, check_choice, check_finite, check_positive, check_real
 from helpers.deep.diffusion.bound import EpsModel, epsilon_weights
 from helpers.deep.diffusion.schedules import VARIANCES, Schedule, at, check_schedule, check_steps, reverse_variance
 
 
 def check_mean_std(mean: object, std: object) -> tuple[Tensor, Tensor]:
     """mean finite and std finite and > 0, as tensors (dtype kept), of shapes that broadcast."""
-    mean_t = check_finite(as_real_tensor(mean, "mean"), "mean")
-    std_t = check_positive(as_real_tensor(std, "std"), "std", hint="std is a standard deviation; pass values > 0")
+    mean_t = check_finite(as_tensor(mean, "mean"), "mean")
+    std_t = check_positive(as_tensor(std, "std"), "std", hint="std is a standard deviation; pass values > 0")
     try:
         torch.broadcast_shapes(mean_t.shape, std_t.shape)
     except RuntimeError:
@@ -111,7 +111,7 @@ def gaussian_diffusion_loss_continuous(std: object, log_snr_max: float, log_snr_
     with per-coordinate std s, between SNR_max = e^{log_snr_max} and SNR_min (Kingma et al. 2021, eq. 17): the
     integrand is -SNR'(tau) mmse / 2 with mmse = s^2 / (1 + SNR s^2), so it is sum_d log((1 + SNR_max s^2) /
     (1 + SNR_min s^2)) / 2, whatever the schedule in between."""
-    s2 = check_positive(as_real_tensor(std, "std"), "std").reshape(-1).double() ** 2
+    s2 = check_positive(as_tensor(std, "std"), "std").reshape(-1).double() ** 2
     check_real(log_snr_max, "log_snr_max", hint="e.g. float(schedule.log_snr[0])")
     check_real(log_snr_min, "log_snr_min", hint="e.g. float(schedule.log_snr[-1])")
     if not log_snr_max > log_snr_min:
