@@ -89,30 +89,6 @@ def check_count(value: object, name: str, *, minimum: int = 1) -> int:
     return value
 
 
-def check_variational_params(loc: object, scale: object, dim: int) -> tuple[Tensor, Tensor]:
-    """Validate the parameters of a mean-field family over ``dim`` latents: ``loc`` and ``scale`` of shape (D,).
-
-    ``scale`` is a standard deviation (not a variance, not a precision) and must be finite and positive.
-    Both are returned with a common floating dtype and device.
-    """
-    loc_t = as_tensor(loc, "loc")
-    scale_t = as_tensor(scale, "scale")
-    if loc_t.device != scale_t.device:
-        raise ValueError(f"loc and scale must be on the same device (got {loc_t.device} and {scale_t.device}).")
-    check_shape(loc_t, "loc", (dim,))
-    check_shape(scale_t, "scale", (dim,))
-    check_finite(loc_t, "loc")
-    check_positive(
-        scale_t,
-        "scale",
-        hint="scale is a standard deviation; pass values > 0, or optimize log_scale and use scale = exp(log_scale)",
-    )
-    dtype = torch.promote_types(loc_t.dtype, scale_t.dtype)
-    if dtype in (torch.float16, torch.bfloat16):  # their range turns a log-density of -70 into -inf
-        dtype = torch.float32
-    return loc_t.to(dtype), scale_t.to(dtype)
-
-
 def check_noise(eps: object, dim: int) -> Tensor:
     """Raise ``TypeError`` unless ``eps`` is a floating tensor and ``ValueError`` unless its shape is (..., S, D) with
     D = ``dim``: noise of shape (S, 1) would broadcast against (D,) parameters into a wrong answer."""
@@ -258,26 +234,38 @@ def check_last_dim(tensor: object, name: str, size: int, *, what: str = "") -> T
     return tensor
 
 
-def check_location_scale(loc: object, scale: object, *, dtype: torch.dtype | None = None) -> tuple[Tensor, Tensor]:
-    """``loc`` and ``scale`` of a Normal as floating tensors broadcast to one shape: loc finite, scale finite and > 0.
+def check_location_scale(
+    loc: object, scale: object, *, dim: int | None = None, dtype: torch.dtype | None = None
+) -> tuple[Tensor, Tensor]:
+    """``loc`` and ``scale`` of a Normal (or of a mean-field family) as floating tensors of one dtype, device and
+    shape: loc finite, scale a standard deviation (not a variance, not a precision), finite and > 0.
 
-    Integer tensors become floating; float16 and bfloat16 become float32 (their range turns moderate results into
-    inf); shapes that do not broadcast raise ``ValueError`` naming both arguments."""
+    ``dim`` given: both must have shape (D,) with D = ``dim`` (the parameters of a mean-field family over ``dim``
+    latents; nothing broadcasts). ``dim`` None: they are broadcast to one shape, and shapes that do not broadcast
+    raise ``ValueError`` naming both arguments. Integer tensors become floating; float16 and bfloat16 become float32
+    (their range turns a log-density of -70 into -inf)."""
     loc_t, scale_t = as_tensor(loc, "loc", dtype=dtype), as_tensor(scale, "scale", dtype=dtype)
-    low_precision = (torch.float16, torch.bfloat16)
-    if loc_t.dtype in low_precision:
-        loc_t = loc_t.float()
-    if scale_t.dtype in low_precision:
-        scale_t = scale_t.float()
-    try:
-        loc_t, scale_t = torch.broadcast_tensors(loc_t, scale_t)
-    except RuntimeError:
-        raise ValueError(
-            f"loc and scale must have shapes that broadcast (got {tuple(loc_t.shape)} and {tuple(scale_t.shape)})."
-        ) from None
+    if loc_t.device != scale_t.device:
+        raise ValueError(f"loc and scale must be on the same device (got {loc_t.device} and {scale_t.device}).")
+    if dim is not None:
+        check_shape(loc_t, "loc", (dim,))
+        check_shape(scale_t, "scale", (dim,))
+    else:
+        try:
+            loc_t, scale_t = torch.broadcast_tensors(loc_t, scale_t)
+        except RuntimeError:
+            raise ValueError(
+                f"loc and scale must have shapes that broadcast (got {tuple(loc_t.shape)} and {tuple(scale_t.shape)})."
+            ) from None
     check_finite(loc_t, "loc")
-    check_positive(scale_t, "scale", hint="scale is a standard deviation; pass values > 0")
+    check_positive(
+        scale_t,
+        "scale",
+        hint="scale is a standard deviation; pass values > 0, or optimize log_scale and use scale = exp(log_scale)",
+    )
     common = torch.promote_types(loc_t.dtype, scale_t.dtype)
+    if common in (torch.float16, torch.bfloat16):
+        common = torch.float32
     return loc_t.to(common), scale_t.to(common)
 
 

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from helpers.common.densities import normal_log_prob
-from helpers.common.validation import check_count, check_generator, check_variational_params
+from helpers.common.validation import check_count, check_generator, check_location_scale
 from helpers.models.conjugate_gaussian import ConjugateGaussian
 
 
@@ -102,4 +102,4 @@ def elbo_gradient_variance(model: ConjugateGaussian, loc: Tensor, scale: Tensor)
 
 
 def _check_q(loc: Tensor, scale: Tensor, dim: int) -> None:
-    check_variational_params(loc, scale, dim)
+    check_location_scale(loc, scale, dim=dim)

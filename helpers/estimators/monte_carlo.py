@@ -40,9 +40,9 @@ from helpers.common.validation import (
     check_count,
     check_flag,
     check_generator,
+    check_location_scale,
     check_noise,
     check_real,
-    check_variational_params,
     renamed_arguments,
 )
 from helpers.estimators.baselines import leave_one_out_baseline, same_draws_baseline, separate_draws_baseline
@@ -210,7 +210,7 @@ def draw_noise(
 
 
 def _prepare(model: LatentModel, loc: object, scale: object, num_samples: object, generator):
-    loc_t, scale_t = check_variational_params(loc, scale, model.latent_dim)
+    loc_t, scale_t = check_location_scale(loc, scale, dim=model.latent_dim)
     loc_t, scale_t = loc_t.detach(), scale_t.detach()  # estimates, not surrogates: no autograd graph is kept
     num = check_count(num_samples, "num_samples")
     check_generator(generator)

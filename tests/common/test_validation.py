@@ -55,7 +55,7 @@ def test_tensor_checks():
         v.check_unit_interval(torch.tensor([0.5, 255.0]), "x")
     with pytest.raises(ValueError, match="must be real"):
         v.as_tensor(torch.tensor([1j]), "loc")
-    loc, scale = v.check_variational_params([1.0, 2.0], torch.tensor([0.5, 0.5], dtype=torch.float32), 2)
+    loc, scale = v.check_location_scale([1.0, 2.0], torch.tensor([0.5, 0.5], dtype=torch.float32), dim=2)
     assert loc.dtype == scale.dtype == torch.float64
 
 
