@@ -65,10 +65,12 @@ def check_positive(tensor: Tensor, name: str, *, hint: str = "") -> Tensor:
     return tensor
 
 
-def check_shape(tensor: Tensor, name: str, shape: tuple[int, ...]) -> Tensor:
-    """Raise ``ValueError`` naming ``name`` unless ``tensor.shape == shape``."""
+def check_shape(tensor: Tensor, name: str, shape: tuple[int, ...], *, what: str = "") -> Tensor:
+    """Raise ``ValueError`` naming ``name`` (and saying ``what`` it holds) unless ``tensor.shape == shape``."""
     if tuple(tensor.shape) != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)} (got {tuple(tensor.shape)}).")
+        raise ValueError(
+            f"{name} must have shape {tuple(shape)}{' (' + what + ')' if what else ''} (got {tuple(tensor.shape)})."
+        )
     return tensor
 
 
@@ -127,7 +129,10 @@ def check_nonnegative_number(value: object, name: str, *, hint: str = "") -> flo
 
 
 def check_choice(value: object, name: str, choices: Sequence[object]) -> object:
-    """Return ``value``, raising ``ValueError`` naming ``name`` and the allowed values unless it is one of them."""
+    """Return ``value``, raising ``ValueError`` naming ``name`` and the allowed values unless it is one of them;
+    when every choice is a string, a value that is not a string is a wrong type (``TypeError``)."""
+    if all(isinstance(c, str) for c in choices) and not isinstance(value, str):
+        raise TypeError(f"{name} must be a str (got {type(value).__name__}); pass one of {list(choices)}.")
     if not any(value is c or (type(value) is type(c) and value == c) for c in choices):
         raise ValueError(f"{name} must be one of {list(choices)} (got {value!r}).")
     return value
