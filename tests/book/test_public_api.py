@@ -1107,6 +1107,16 @@ REPORTED_BAD = [
      "score_function", GP, INSIDE_LOC, INSIDE_SCALE, 10, 2, control_variate="leave-one-out"), TypeError, "baseline="),
     ("leave_one_out_baseline", "one draw (named the old keyword)", lambda: estimators.leave_one_out_baseline(
      torch.ones(3, 1)), ValueError, "baseline='separate'"),
+    ("leave_one_out_baseline", "weights a list", lambda: estimators.leave_one_out_baseline([1.0, 2.0]), TypeError,
+     "weights"),
+    ("leave_one_out_baseline", "weights with a NaN", lambda: estimators.leave_one_out_baseline(
+     torch.tensor([1.0, math.nan])), ValueError, "weights"),
+    ("leave_one_out_baseline", "axis out of range", lambda: estimators.leave_one_out_baseline(torch.ones(2, 3), 2),
+     ValueError, "axis"),
+    ("same_draws_baseline", "weights with an inf", lambda: estimators.same_draws_baseline(
+     torch.tensor([1.0, math.inf])), ValueError, "weights"),
+    ("separate_draws_baseline", "a 0-d tensor", lambda: estimators.separate_draws_baseline(torch.tensor(1.0)),
+     ValueError, "independent_weights"),
 ]  # fmt: skip
 BAD += REPORTED_BAD
 GOOD += [
@@ -1129,8 +1139,7 @@ BUILDING_BLOCKS = {
     "paired_ratio_and_se", "ratio_and_se", "total_variance_and_se", "total_variance_from_pairs",
     "total_variance_terms", "bbvi_terms", "control_variate_coefficients", "from_unconstrained",
     "to_unconstrained", "log_joint_factors", "log_q", "log_q_parts", "q_score", "unconstrained_q_score",
-    "normal_gamma_gradient", "rao_blackwellized_weights", "step_sizes", "leave_one_out_baseline",
-    "same_draws_baseline", "separate_draws_baseline", "standard_normal_kl", "elbo_gradient_terms",
+    "normal_gamma_gradient", "rao_blackwellized_weights", "step_sizes", "standard_normal_kl", "elbo_gradient_terms",
     "gaussian_log_weights",
 }  # fmt: skip
 
