@@ -1115,6 +1115,21 @@ REPORTED_BAD = [
      ValueError, "axis"),
     ("same_draws_baseline", "weights with an inf", lambda: estimators.same_draws_baseline(
      torch.tensor([1.0, math.inf])), ValueError, "weights"),
+    ("total_variance_terms", "draws a list", lambda: common.total_variance_terms([[1.0, 2.0], [3.0, 4.0]]),
+     TypeError, "draws"),
+    ("total_variance_terms", "draws with a NaN", lambda: common.total_variance_terms(torch.tensor(
+     [[1.0, math.nan], [3.0, 4.0]])), ValueError, "draws"),
+    ("total_variance_and_se", "one repetition", lambda: common.total_variance_and_se(torch.ones(1, 3)), ValueError,
+     "draws"),
+    ("total_variance_from_pairs", "second with an inf", lambda: common.total_variance_from_pairs(torch.ones(3, 2),
+     torch.tensor([[1.0, math.inf]] * 3)), ValueError, "second"),
+    ("ratio_and_se", "b = 0", lambda: common.ratio_and_se(1.0, 0.1, 0.0, 0.1), ValueError, r"\bb\b"),
+    ("ratio_and_se", "a negative se_a", lambda: common.ratio_and_se(1.0, -0.1, 2.0, 0.1), ValueError, "se_a"),
+    ("ratio_and_se", "a NaN a", lambda: common.ratio_and_se(math.nan, 0.1, 2.0, 0.1), ValueError, r"\ba\b"),
+    ("paired_ratio_and_se", "a a list", lambda: common.paired_ratio_and_se([1.0, 2.0], torch.ones(2)), TypeError,
+     r"\ba\b"),
+    ("paired_ratio_and_se", "b with a NaN", lambda: common.paired_ratio_and_se(torch.ones(3), torch.tensor(
+     [1.0, math.nan, 2.0])), ValueError, r"\bb\b"),
     ("separate_draws_baseline", "a 0-d tensor", lambda: estimators.separate_draws_baseline(torch.tensor(1.0)),
      ValueError, "independent_weights"),
 ]  # fmt: skip
@@ -1136,8 +1151,7 @@ RECORDS = {"BBVIFit", "BBVITrace", "CAVIFit", "NormalGammaData", "RepeatedEstima
 #: the lead may move them out of the public lists
 BUILDING_BLOCKS = {
     "gamma_log_prob", "normal_log_prob_from_noise", "normal_log_prob_log_var", "standard_normal_log_prob",
-    "paired_ratio_and_se", "ratio_and_se", "total_variance_and_se", "total_variance_from_pairs",
-    "total_variance_terms", "bbvi_terms", "control_variate_coefficients", "from_unconstrained",
+    "bbvi_terms", "control_variate_coefficients", "from_unconstrained",
     "to_unconstrained", "log_joint_factors", "log_q", "log_q_parts", "q_score", "unconstrained_q_score",
     "normal_gamma_gradient", "rao_blackwellized_weights", "step_sizes", "standard_normal_kl", "elbo_gradient_terms",
     "gaussian_log_weights",
