@@ -1130,6 +1130,16 @@ REPORTED_BAD = [
      r"\ba\b"),
     ("paired_ratio_and_se", "b with a NaN", lambda: common.paired_ratio_and_se(torch.ones(3), torch.tensor(
      [1.0, math.nan, 2.0])), ValueError, r"\bb\b"),
+    ("gaussian_log_weights", "model a str", lambda: deep.gaussian_log_weights("cg", torch.zeros(2), torch.ones(2),
+     torch.zeros(3, 2)), TypeError, "model"),
+    ("gaussian_log_weights", "eps a list", lambda: deep.gaussian_log_weights(CG, torch.zeros(2), torch.ones(2),
+     [[0.0, 0.0]]), TypeError, "eps"),
+    ("gaussian_log_weights", "scale 0", lambda: deep.gaussian_log_weights(CG, torch.zeros(2), torch.zeros(2),
+     torch.zeros(3, 2)), ValueError, "scale"),
+    ("elbo_gradient_terms", "eps (S, 3) for D = 2", lambda: deep.elbo_gradient_terms(CG, torch.zeros(2),
+     torch.ones(2), torch.zeros(3, 3)), ValueError, "eps"),
+    ("elbo_gradient_terms", "path_derivative a str", lambda: deep.elbo_gradient_terms(CG, torch.zeros(2),
+     torch.ones(2), torch.zeros(3, 2), path_derivative="yes"), TypeError, "path_derivative"),
     ("separate_draws_baseline", "a 0-d tensor", lambda: estimators.separate_draws_baseline(torch.tensor(1.0)),
      ValueError, "independent_weights"),
 ]  # fmt: skip
@@ -1153,8 +1163,7 @@ BUILDING_BLOCKS = {
     "gamma_log_prob", "normal_log_prob_from_noise", "normal_log_prob_log_var", "standard_normal_log_prob",
     "bbvi_terms", "control_variate_coefficients", "from_unconstrained",
     "to_unconstrained", "log_joint_factors", "log_q", "log_q_parts", "q_score", "unconstrained_q_score",
-    "normal_gamma_gradient", "rao_blackwellized_weights", "step_sizes", "standard_normal_kl", "elbo_gradient_terms",
-    "gaussian_log_weights",
+    "normal_gamma_gradient", "rao_blackwellized_weights", "step_sizes", "standard_normal_kl",
 }  # fmt: skip
 
 
