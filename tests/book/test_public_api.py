@@ -1140,6 +1140,22 @@ REPORTED_BAD = [
      torch.ones(2), torch.zeros(3, 3)), ValueError, "eps"),
     ("elbo_gradient_terms", "path_derivative a str", lambda: deep.elbo_gradient_terms(CG, torch.zeros(2),
      torch.ones(2), torch.zeros(3, 2), path_derivative="yes"), TypeError, "path_derivative"),
+    ("standard_normal_log_prob", "z a list", lambda: common.standard_normal_log_prob([0.0, 1.0]), TypeError,
+     r"\bz\b"),
+    ("standard_normal_log_prob", "z an int tensor", lambda: common.standard_normal_log_prob(torch.tensor([0, 1])),
+     ValueError, r"\bz\b"),
+    ("normal_log_prob_from_noise", "log_sigma_sum (S, 1) against eps (S, D)", lambda: (
+     common.normal_log_prob_from_noise(torch.zeros(3, 2), torch.zeros(3, 1))), ValueError, "log_sigma_sum"),
+    ("normal_log_prob_from_noise", "log_sigma_sum a float", lambda: common.normal_log_prob_from_noise(
+     torch.zeros(3, 2), 0.0), TypeError, "log_sigma_sum"),
+    ("normal_log_prob_log_var", "mean (2, 5) against x (3, 5)", lambda: common.normal_log_prob_log_var(
+     torch.zeros(3, 5), torch.zeros(2, 5), 0.0), ValueError, "mean"),
+    ("normal_log_prob_log_var", "log_var NaN", lambda: common.normal_log_prob_log_var(torch.zeros(3, 5),
+     torch.zeros(3, 5), math.nan), ValueError, "log_var"),
+    ("gamma_log_prob", "rate 0", lambda: common.gamma_log_prob(torch.ones(3), 2.0, 0.0), ValueError, "rate"),
+    ("gamma_log_prob", "shape negative", lambda: common.gamma_log_prob(torch.ones(3), -1.0, 1.0), ValueError,
+     "shape"),
+    ("gamma_log_prob", "x a list", lambda: common.gamma_log_prob([1.0], 2.0, 1.0), TypeError, r"\bx\b"),
     ("separate_draws_baseline", "a 0-d tensor", lambda: estimators.separate_draws_baseline(torch.tensor(1.0)),
      ValueError, "independent_weights"),
 ]  # fmt: skip
@@ -1160,7 +1176,6 @@ RECORDS = {"BBVIFit", "BBVITrace", "CAVIFit", "NormalGammaData", "RepeatedEstima
 #: building blocks on hot paths, documented as unvalidated (they take tensors the package has already checked);
 #: the lead may move them out of the public lists
 BUILDING_BLOCKS = {
-    "gamma_log_prob", "normal_log_prob_from_noise", "normal_log_prob_log_var", "standard_normal_log_prob",
     "bbvi_terms", "control_variate_coefficients", "from_unconstrained",
     "to_unconstrained", "log_joint_factors", "log_q", "log_q_parts", "q_score", "unconstrained_q_score",
     "normal_gamma_gradient", "rao_blackwellized_weights", "step_sizes", "standard_normal_kl",
