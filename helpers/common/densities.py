@@ -19,10 +19,28 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from helpers.common.validation import check_unit_interval_values
+from helpers.common.validation import (
+    as_tensor,
+    check_broadcasts_to,
+    check_instance,
+    check_positive,
+    check_real,
+    check_unit_interval,
+)
 
 LOG_2PI = math.log(2.0 * math.pi)
 HALF_LOG_2PI = 0.5 * LOG_2PI
+
+
+def _check_vectors(value: object, name: str) -> Tensor:
+    """A floating tensor (..., D) with D >= 1: type, dtype and shape only (no pass over the values on hot paths)."""
+    check_instance(value, name, Tensor, how="convert it with torch.as_tensor(..., dtype=torch.float32)")
+    if not value.is_floating_point() or value.ndim == 0:  # type: ignore[union-attr]
+        raise ValueError(
+            f"{name} must be a floating tensor of shape (..., D) (got dtype {value.dtype}, shape "  # type: ignore[union-attr]
+            f"{tuple(value.shape)}); convert it, e.g. {name}.float()."  # type: ignore[union-attr]
+        )
+    return value  # type: ignore[return-value]
 
 
 def normal_log_prob(z: Tensor, mu: Tensor | float, sigma: Tensor | float) -> Tensor:
@@ -38,10 +56,8 @@ def normal_log_prob(z: Tensor, mu: Tensor | float, sigma: Tensor | float) -> Ten
 
 
 def standard_normal_log_prob(z: Tensor) -> Tensor:
-    """log N(z; 0, I) summed over the last axis: (..., D) -> (...).
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
-    """
+    """log N(z; 0, I) summed over the last axis: (..., D) -> (...)."""
+    _check_vectors(z, "z")
     return -0.5 * z.square().sum(-1) - z.shape[-1] * HALF_LOG_2PI
 
 
@@ -49,18 +65,30 @@ def normal_log_prob_from_noise(eps: Tensor, log_sigma_sum: Tensor) -> Tensor:
     """log N(z; mu, diag sigma^2) at z = mu + sigma eps, summed over D, from the noise: -|eps|^2/2 - sum log sigma -
     D/2 log 2 pi. eps (..., D), ``log_sigma_sum`` = sum_d log sigma_d broadcastable to (...). Exact, and cheaper
     than recomputing (z - mu) / sigma; its gradient reaches sigma through ``log_sigma_sum`` only (the score term).
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
+    _check_vectors(eps, "eps")
+    check_instance(log_sigma_sum, "log_sigma_sum", Tensor, how="pass torch.log(sigma).sum(-1)")
+    check_broadcasts_to(log_sigma_sum, "log_sigma_sum", tuple(eps.shape[:-1]), what="one value per draw of eps")
     return -0.5 * eps.square().sum(-1) - log_sigma_sum - eps.shape[-1] * HALF_LOG_2PI
 
 
 def normal_log_prob_log_var(x: Tensor, mean: Tensor, log_var: Tensor | float) -> Tensor:
     """log N(x; mean, diag exp(log_var)) summed over the last axis, the form a decoder with a (learned) log-variance
     uses: x (B, P), mean and log_var (..., B, P) (or a float log-variance) -> (..., B).
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
+    _check_vectors(x, "x")
+    _check_vectors(mean, "mean")
+    if isinstance(log_var, Tensor):
+        _check_vectors(log_var, "log_var")
+    else:
+        check_real(log_var, "log_var", hint="a log-variance, e.g. 2 * math.log(sigma)")
+    try:
+        torch.broadcast_shapes(x.shape, mean.shape, log_var.shape if isinstance(log_var, Tensor) else ())
+    except RuntimeError:
+        raise ValueError(
+            f"x, mean and log_var must have shapes that broadcast (got {tuple(x.shape)}, {tuple(mean.shape)} and "
+            f"{tuple(log_var.shape) if isinstance(log_var, Tensor) else ()})."
+        ) from None
     if isinstance(log_var, Tensor):
         return -0.5 * ((x - mean).square() * torch.exp(-log_var) + log_var).sum(-1) - x.shape[-1] * HALF_LOG_2PI
     return -0.5 * (x - mean).square().sum(-1) * math.exp(-log_var) - x.shape[-1] * (0.5 * log_var + HALF_LOG_2PI)
@@ -70,11 +98,14 @@ def gamma_log_prob(x: Tensor, shape: Tensor | float, rate: Tensor | float) -> Te
     """log Gamma(x; shape a, RATE b) = a log b - lgamma(a) + (a - 1) log x - b x, elementwise (broadcast).
 
     Rates, not scales: the mean is a / b. For x <= 0 the density is zero; this returns -inf there.
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
-    a = torch.as_tensor(shape, dtype=x.dtype, device=x.device)
-    b = torch.as_tensor(rate, dtype=x.dtype, device=x.device)
+    check_instance(x, "x", Tensor, how="convert it with torch.as_tensor(x, dtype=torch.float64)")
+    if not x.is_floating_point():
+        raise ValueError(f"x must be a floating tensor (got dtype {x.dtype}); convert it, e.g. x.double().")
+    if torch.isnan(x).any():
+        raise ValueError("x must not contain NaN; check how it was computed.")
+    a = check_positive(as_tensor(shape, "shape", dtype=x.dtype).to(x.device), "shape", hint="the Gamma shape a > 0")
+    b = check_positive(as_tensor(rate, "rate", dtype=x.dtype).to(x.device), "rate", hint="the Gamma RATE b > 0")
     positive = x > 0
     safe = torch.where(positive, x, torch.ones_like(x))
     value = a * torch.log(b) - torch.lgamma(a) + (a - 1.0) * torch.log(safe) - b * safe
@@ -91,7 +122,7 @@ def bernoulli_log_prob(x: Tensor, logits: Tensor) -> Tensor:
     cross-entropy). Plain autograd operations, so any derivative works; ``helpers.deep`` has a faster fused kernel
     with the same values.
     """
-    check_unit_interval_values(x, "x")
+    check_unit_interval(x, "x")
     # torch's stable form of -(x l - softplus(l)), elementwise before the sum (no cancellation between two large
     # sums); its gradient is x - sigmoid(l) everywhere, l = 0 included
     x, logits = torch.broadcast_tensors(x, logits)  # either may carry the leading (sample, state) axes

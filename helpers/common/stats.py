@@ -18,8 +18,10 @@ from torch import Tensor
 from helpers.common.validation import (
     as_tensor,
     check_count,
+    check_finite,
     check_instance,
     check_open_unit_number,
+    check_real_tensor,
     check_replicates,
     check_variance_and_fourth_moment,
 )
@@ -120,9 +122,8 @@ def total_variance_terms(draws: Tensor) -> Tensor:
 
     Term r is |g_r - gbar|^2 R / (R - 1); their mean is the unbiased sample trace of the covariance (the sum of
     the P coordinates' sample variances). Gradient variance in the course is always this trace.
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
+    draws = check_real_tensor(draws, "draws", what="(R, P), one estimate per repetition")
     r = draws.shape[0]
     if draws.ndim != 2 or r < 2:
         raise ValueError(f"draws must have shape (R, P) with R >= 2 repetitions (got {tuple(draws.shape)}).")
@@ -134,8 +135,6 @@ def total_variance_and_se(draws: Tensor) -> tuple[Tensor, Tensor]:
 
     The mean of :func:`total_variance_terms` and their standard error; the terms share the sample mean, a
     dependence of order 1/R that the SE ignores.
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
     return mean_and_se(total_variance_terms(draws))
 
@@ -145,9 +144,9 @@ def total_variance_from_pairs(first: Tensor, second: Tensor) -> Tensor:
 
     E[(1/2) |g - g'|^2] = tr Cov(g) exactly, and the R terms are independent, so :func:`mean_and_se` of them is the
     total variance with an exact standard error.
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
+    first = check_real_tensor(first, "first", what="(R, P)")
+    second = check_real_tensor(second, "second", what="(R, P)")
     if first.shape != second.shape or first.ndim != 2:
         raise ValueError(
             f"first and second must both have shape (R, P) (got {tuple(first.shape)}, {tuple(second.shape)})."
@@ -160,9 +159,14 @@ def ratio_and_se(a: Tensor | float, se_a: Tensor | float, b: Tensor | float, se_
 
     Elementwise. When a and b come from the same draws and are positively correlated this SE is conservative (too
     wide); use :func:`paired_ratio_and_se` on the per-draw terms instead.
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
+    for value, name in ((a, "a"), (se_a, "se_a"), (b, "b"), (se_b, "se_b")):
+        check_finite(as_tensor(value, name), name)
+    for value, name in ((se_a, "se_a"), (se_b, "se_b")):
+        if (as_tensor(value, name) < 0).any():
+            raise ValueError(f"{name} must be >= 0 (got {as_tensor(value, name).tolist()}); pass a standard error.")
+    if (as_tensor(b, "b") == 0).any():
+        raise ValueError(f"b must be nonzero (got {as_tensor(b, 'b').tolist()}): the ratio a / b is undefined.")
     r = a / b
     return r, abs(r) * ((se_a / a) ** 2 + (se_b / b) ** 2) ** 0.5
 
@@ -172,9 +176,8 @@ def paired_ratio_and_se(a: Tensor, b: Tensor) -> tuple[float, float]:
 
     With r = abar / bbar, the ratio's error is (abar - r bbar) / bbar to first order, so
     SE = sd(a - r b) / (sqrt(n) bbar): the pairing's correlation is used, not ignored.
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
+    a, b = check_real_tensor(a, "a", what="(n,)"), check_real_tensor(b, "b", what="(n,)")
     if a.shape != b.shape or a.ndim != 1 or a.numel() < 2:
         raise ValueError(
             f"a and b must be paired draws of the same shape (n,), n >= 2 (got {tuple(a.shape)}, {tuple(b.shape)})."

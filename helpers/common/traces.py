@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from helpers.common.validation import as_real_tensor, check_flag, check_real
+from helpers.common.validation import as_tensor, check_flag, check_real
 
 
 def first_hit(values: Tensor, level: float, *, stay: bool = False) -> Tensor:
@@ -20,7 +20,7 @@ def first_hit(values: Tensor, level: float, *, stay: bool = False) -> Tensor:
     and leaves it again has not converged there). NaN (a diverged run) is never at or above the level.
     """
     if not isinstance(values, Tensor) or values.dtype == torch.bool or values.is_complex():
-        values = as_real_tensor(values, "values", dtype=torch.float64)
+        values = as_tensor(values, "values", dtype=torch.float64)
     if values.ndim == 0 or values.shape[0] == 0:
         raise ValueError(f"values must have shape (T + 1, ...) with T + 1 >= 1 (got {tuple(values.shape)}).")
     check_real(level, "level", hint="a number such as elbo_opt - 0.05")

@@ -14,14 +14,30 @@ from torch import Tensor
 
 
 def as_tensor(value: object, name: str, *, dtype: torch.dtype | None = None) -> Tensor:
-    """Convert ``value`` to a floating tensor, keeping its dtype and device when it is one already."""
+    """Convert ``value`` to a floating tensor, keeping its dtype and device when it is one already (``dtype``, when
+    given, converts it; numbers, lists and numpy arrays become float64 by default).
+
+    A value that is not a number, a list or tuple of numbers, a numpy array or a tensor of numbers (a str, None, a
+    dict, a bool, a bool array) raises ``TypeError`` naming ``name``; a complex value raises ``ValueError``."""
+    if isinstance(value, (Tensor, np.ndarray)):
+        kind = "bool" if value.dtype in (torch.bool, np.bool_) else None
+        if kind is None and isinstance(value, np.ndarray) and value.dtype.kind not in "iufc":
+            kind = str(value.dtype)
+        if kind is not None:
+            raise TypeError(f"{name} must hold numbers (got an array of {kind}); convert it, e.g. with x.double().")
+    elif isinstance(value, bool) or not isinstance(value, (numbers.Number, list, tuple)):
+        raise TypeError(
+            f"{name} must be a number, a list of numbers, a numpy array or a tensor (got {type(value).__name__})."
+        )
     if isinstance(value, Tensor):
         if value.is_complex():
             raise ValueError(f"{name} must be real (got a complex tensor).")
         tensor = value if value.is_floating_point() else value.to(torch.get_default_dtype())
     else:
-        if isinstance(value, complex) or (
-            isinstance(value, (list, tuple)) and any(isinstance(v, complex) for v in value)
+        if (
+            isinstance(value, complex)
+            or (isinstance(value, (list, tuple)) and any(isinstance(v, complex) for v in value))
+            or (isinstance(value, np.ndarray) and value.dtype.kind == "c")
         ):
             raise ValueError(f"{name} must be real (got {value!r}).")
         try:
@@ -49,10 +65,12 @@ def check_positive(tensor: Tensor, name: str, *, hint: str = "") -> Tensor:
     return tensor
 
 
-def check_shape(tensor: Tensor, name: str, shape: tuple[int, ...]) -> Tensor:
-    """Raise ``ValueError`` naming ``name`` unless ``tensor.shape == shape``."""
+def check_shape(tensor: Tensor, name: str, shape: tuple[int, ...], *, what: str = "") -> Tensor:
+    """Raise ``ValueError`` naming ``name`` (and saying ``what`` it holds) unless ``tensor.shape == shape``."""
     if tuple(tensor.shape) != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)} (got {tuple(tensor.shape)}).")
+        raise ValueError(
+            f"{name} must have shape {tuple(shape)}{' (' + what + ')' if what else ''} (got {tuple(tensor.shape)})."
+        )
     return tensor
 
 
@@ -71,30 +89,6 @@ def check_count(value: object, name: str, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum} (got {value}).")
     return value
-
-
-def check_variational_params(loc: object, scale: object, dim: int) -> tuple[Tensor, Tensor]:
-    """Validate the parameters of a mean-field family over ``dim`` latents: ``loc`` and ``scale`` of shape (D,).
-
-    ``scale`` is a standard deviation (not a variance, not a precision) and must be finite and positive.
-    Both are returned with a common floating dtype and device.
-    """
-    loc_t = as_tensor(loc, "loc")
-    scale_t = as_tensor(scale, "scale")
-    if loc_t.device != scale_t.device:
-        raise ValueError(f"loc and scale must be on the same device (got {loc_t.device} and {scale_t.device}).")
-    check_shape(loc_t, "loc", (dim,))
-    check_shape(scale_t, "scale", (dim,))
-    check_finite(loc_t, "loc")
-    check_positive(
-        scale_t,
-        "scale",
-        hint="scale is a standard deviation; pass values > 0, or optimize log_scale and use scale = exp(log_scale)",
-    )
-    dtype = torch.promote_types(loc_t.dtype, scale_t.dtype)
-    if dtype in (torch.float16, torch.bfloat16):  # their range turns a log-density of -70 into -inf
-        dtype = torch.float32
-    return loc_t.to(dtype), scale_t.to(dtype)
 
 
 def check_noise(eps: object, dim: int) -> Tensor:
@@ -135,7 +129,10 @@ def check_nonnegative_number(value: object, name: str, *, hint: str = "") -> flo
 
 
 def check_choice(value: object, name: str, choices: Sequence[object]) -> object:
-    """Return ``value``, raising ``ValueError`` naming ``name`` and the allowed values unless it is one of them."""
+    """Return ``value``, raising ``ValueError`` naming ``name`` and the allowed values unless it is one of them;
+    when every choice is a string, a value that is not a string is a wrong type (``TypeError``)."""
+    if all(isinstance(c, str) for c in choices) and not isinstance(value, str):
+        raise TypeError(f"{name} must be a str (got {type(value).__name__}); pass one of {list(choices)}.")
     if not any(value is c or (type(value) is type(c) and value == c) for c in choices):
         raise ValueError(f"{name} must be one of {list(choices)} (got {value!r}).")
     return value
@@ -163,13 +160,19 @@ def check_generator(generator: object) -> torch.Generator | None:
 
 
 def check_unit_interval(x: object, name: str) -> Tensor:
-    """Raise ``ValueError`` naming ``name`` unless x is a floating tensor with every entry in [0, 1] (pixels)."""
+    """Raise ``ValueError`` naming ``name`` unless x is a floating tensor with every entry in [0, 1] and no NaN
+    (pixel intensities, Bernoulli observations)."""
     if not isinstance(x, Tensor) or not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor of pixel intensities in [0, 1].")
+        raise ValueError(
+            f"{name} must be a floating-point tensor of values in [0, 1] (got "
+            f"{'a tensor of dtype ' + str(x.dtype) if isinstance(x, Tensor) else type(x).__name__}); "
+            "convert it, e.g. torch.as_tensor(x, dtype=torch.float32)."
+        )
     if torch.isnan(x).any() or (x < 0).any() or (x > 1).any():
         raise ValueError(
             f"{name} must have every entry in [0, 1] (got min {x.min().item():.4g}, max {x.max().item():.4g}); "
-            "scale pixels to [0, 1] first, e.g. x / 255."
+            "a Bernoulli observation is 0 or 1 (or an intensity in between): scale pixels to [0, 1] first, "
+            "e.g. x / 255."
         )
     return x
 
@@ -236,36 +239,38 @@ def check_last_dim(tensor: object, name: str, size: int, *, what: str = "") -> T
     return tensor
 
 
-def check_unit_interval_values(x: Tensor, name: str) -> Tensor:
-    """Raise ``ValueError`` naming ``name`` unless every entry of the tensor x is in [0, 1] (no NaN)."""
-    if torch.isnan(x).any() or (x < 0).any() or (x > 1).any():
-        raise ValueError(
-            f"{name} must have every entry in [0, 1] (got min {x.min().item():.4g}, max {x.max().item():.4g}); "
-            "a Bernoulli observation is 0 or 1 (or an intensity in between); scale pixels with x / 255."
-        )
-    return x
+def check_location_scale(
+    loc: object, scale: object, *, dim: int | None = None, dtype: torch.dtype | None = None
+) -> tuple[Tensor, Tensor]:
+    """``loc`` and ``scale`` of a Normal (or of a mean-field family) as floating tensors of one dtype, device and
+    shape: loc finite, scale a standard deviation (not a variance, not a precision), finite and > 0.
 
-
-def check_location_scale(loc: object, scale: object, *, dtype: torch.dtype | None = None) -> tuple[Tensor, Tensor]:
-    """``loc`` and ``scale`` of a Normal as floating tensors broadcast to one shape: loc finite, scale finite and > 0.
-
-    Integer tensors become floating; float16 and bfloat16 become float32 (their range turns moderate results into
-    inf); shapes that do not broadcast raise ``ValueError`` naming both arguments."""
+    ``dim`` given: both must have shape (D,) with D = ``dim`` (the parameters of a mean-field family over ``dim``
+    latents; nothing broadcasts). ``dim`` None: they are broadcast to one shape, and shapes that do not broadcast
+    raise ``ValueError`` naming both arguments. Integer tensors become floating; float16 and bfloat16 become float32
+    (their range turns a log-density of -70 into -inf)."""
     loc_t, scale_t = as_tensor(loc, "loc", dtype=dtype), as_tensor(scale, "scale", dtype=dtype)
-    low_precision = (torch.float16, torch.bfloat16)
-    if loc_t.dtype in low_precision:
-        loc_t = loc_t.float()
-    if scale_t.dtype in low_precision:
-        scale_t = scale_t.float()
-    try:
-        loc_t, scale_t = torch.broadcast_tensors(loc_t, scale_t)
-    except RuntimeError:
-        raise ValueError(
-            f"loc and scale must have shapes that broadcast (got {tuple(loc_t.shape)} and {tuple(scale_t.shape)})."
-        ) from None
+    if loc_t.device != scale_t.device:
+        raise ValueError(f"loc and scale must be on the same device (got {loc_t.device} and {scale_t.device}).")
+    if dim is not None:
+        check_shape(loc_t, "loc", (dim,))
+        check_shape(scale_t, "scale", (dim,))
+    else:
+        try:
+            loc_t, scale_t = torch.broadcast_tensors(loc_t, scale_t)
+        except RuntimeError:
+            raise ValueError(
+                f"loc and scale must have shapes that broadcast (got {tuple(loc_t.shape)} and {tuple(scale_t.shape)})."
+            ) from None
     check_finite(loc_t, "loc")
-    check_positive(scale_t, "scale", hint="scale is a standard deviation; pass values > 0")
+    check_positive(
+        scale_t,
+        "scale",
+        hint="scale is a standard deviation; pass values > 0, or optimize log_scale and use scale = exp(log_scale)",
+    )
     common = torch.promote_types(loc_t.dtype, scale_t.dtype)
+    if common in (torch.float16, torch.bfloat16):
+        common = torch.float32
     return loc_t.to(common), scale_t.to(common)
 
 
@@ -342,28 +347,12 @@ def check_result_shape(value: object, name: str, shape: tuple[int, ...], *, what
     return value
 
 
-def as_real_tensor(value: object, name: str, *, dtype: torch.dtype | None = None) -> Tensor:
-    """:func:`as_tensor`, raising ``TypeError`` naming ``name`` first when ``value`` is not a number, a list or tuple of
-    numbers, a numpy array or a tensor of numbers (a str, None, a dict or a bool is a wrong type, not a bad value)."""
-    if isinstance(value, (Tensor, np.ndarray)):
-        kind = "bool" if value.dtype in (torch.bool, np.bool_) else None
-        if kind is None and isinstance(value, np.ndarray) and value.dtype.kind not in "iufc":
-            kind = str(value.dtype)
-        if kind is not None:
-            raise TypeError(f"{name} must hold numbers (got an array of {kind}); convert it, e.g. with x.double().")
-    elif isinstance(value, bool) or not isinstance(value, (numbers.Number, list, tuple)):
-        raise TypeError(
-            f"{name} must be a number, a list of numbers, a numpy array or a tensor (got {type(value).__name__})."
-        )
-    return as_tensor(value, name, dtype=dtype)
-
-
 def check_variance_and_fourth_moment(variance: object, central4: object) -> tuple[Tensor, Tensor]:
     """Return ``variance`` and ``central4`` (a fourth central moment) as broadcast tensors, raising ``TypeError``
     for non-numbers and ``ValueError`` naming the argument unless both are finite, variance >= 0 and
     central4 >= variance^2 (Jensen's inequality: a fourth central moment below the squared variance is impossible)."""
-    var_t = check_finite(as_real_tensor(variance, "variance"), "variance")
-    mu4_t = check_finite(as_real_tensor(central4, "central4"), "central4")
+    var_t = check_finite(as_tensor(variance, "variance"), "variance")
+    mu4_t = check_finite(as_tensor(central4, "central4"), "central4")
     if not (var_t >= 0).all():
         raise ValueError(f"variance must be >= 0 (got {var_t.tolist()}); pass the variance, not a log or an SE.")
     try:
@@ -399,7 +388,7 @@ def check_replicates(value: object, name: str, *, minimum: int = 2, what: str = 
         if not all(isinstance(v, Tensor) and v.numel() == 1 for v in value):
             raise ValueError(f"{name} must be 1-D, {what} (got a sequence of tensors that are not all scalars).")
         value = [float(v.detach().cpu()) for v in value]
-    tensor = as_real_tensor(value, name, dtype=torch.float64)
+    tensor = as_tensor(value, name, dtype=torch.float64)
     if tensor.ndim != 1:
         raise ValueError(
             f"{name} must be 1-D, {what} (got shape {tuple(tensor.shape)}); pass one replicate's value per entry, "

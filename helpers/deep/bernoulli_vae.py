@@ -29,7 +29,7 @@ from helpers.common.validation import (
     check_flag,
     check_images,
     check_real_tensor,
-    check_unit_interval_values,
+    check_unit_interval,
 )
 from helpers.deep.networks import ACTIVATIONS, mlp
 
@@ -129,7 +129,7 @@ class BernoulliVAE(nn.Module):
                 "x.reshape(len(x), -1)."
             )
         dtype = self.prior_logits.dtype
-        return check_unit_interval_values(x if x.dtype == dtype else x.to(dtype), name)
+        return check_unit_interval(x if x.dtype == dtype else x.to(dtype), name)
 
     def _per_replica(self, t: Tensor, ndim: int) -> Tensor:
         """t (R, ..., last) reshaped to broadcast against a tensor of ``ndim`` axes whose first is R (single: t)."""

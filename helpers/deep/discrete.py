@@ -59,7 +59,7 @@ from helpers.deep import discrete_estimators as core
 from helpers.deep.bernoulli_vae import LOGITS_HINT, BernoulliVAE
 from helpers.deep.discrete_estimators import ESTIMATORS, MAX_ENUMERATED_BITS
 from helpers.deep.discrete_objectives import DiscreteELBO, DiscreteIWELBO
-from helpers.estimators.baselines import leave_one_out_baseline
+from helpers.estimators.baselines import _leave_one_out_baseline
 
 Fn = Callable[[Tensor], Tensor]  # f: z (S, ..., n) -> (S, ...)
 _F_HOW = "pass f: z (S, ..., n) -> (S, ...), e.g. functools.partial(model.log_likelihood, x)"
@@ -172,7 +172,7 @@ def bernoulli_score_function_gradient(
     with torch.no_grad():
         values = _checked(f)(z)  # (S, ...)
         if isinstance(baseline, str):
-            b = leave_one_out_baseline(values, 0)
+            b = _leave_one_out_baseline(values, 0)
         else:
             b = 0.0 if baseline is None else torch.as_tensor(baseline, dtype=values.dtype, device=values.device)
         return ((values - b)[..., None] * (z - torch.sigmoid(logits.detach()))).mean(0)

@@ -33,7 +33,7 @@ from torch import Tensor
 
 from helpers.common.densities import bernoulli_log_prob
 from helpers.deep.relaxations import logistic_from_uniform
-from helpers.estimators.baselines import leave_one_out_baseline
+from helpers.estimators.baselines import _leave_one_out_baseline
 
 #: the estimators of :func:`surrogate` (and of ``deep.DiscreteELBO``)
 ESTIMATORS = ("exact", "reinforce", "leave-one-out", "nvil", "gumbel", "st-gumbel", "arm", "disarm")
@@ -93,7 +93,7 @@ def score_function_surrogate(f, alpha: Tensor, u: Tensor, axis: int, *, baseline
     if baseline is None:
         b = torch.zeros_like(v)
     elif isinstance(baseline, str):
-        b = leave_one_out_baseline(v, axis)
+        b = _leave_one_out_baseline(v, axis)
     else:
         per_point = v.mean(axis)
         b = baseline.expand(per_point.shape)

@@ -15,7 +15,13 @@ import torch
 from torch import Tensor
 
 from helpers.common.densities import normal_log_prob
-from helpers.common.validation import check_count, check_generator, check_variational_params
+from helpers.common.validation import (
+    check_count,
+    check_flag,
+    check_generator,
+    check_instance,
+    check_location_scale,
+)
 from helpers.models.conjugate_gaussian import ConjugateGaussian
 
 
@@ -23,10 +29,9 @@ def gaussian_log_weights(model: ConjugateGaussian, loc: Tensor, scale: Tensor, e
     """log w = log p(x, z) - log q(z) at z = loc + scale * eps: eps (..., D) -> (...).
 
     The importance weights of the IWELBO (Burda et al. 2016). Chapter: *Importance-weighted bounds*.
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
-    _check_q(loc, scale, model.dim)
+    _check_q(model, loc, scale)
+    check_instance(eps, "eps", Tensor, how="draw it with torch.randn(..., D)")
     if eps.ndim < 1 or eps.shape[-1] != model.dim:
         raise ValueError(f"eps must have shape (..., {model.dim}) (got {tuple(eps.shape)}).")
     z = loc + scale * eps
@@ -46,6 +51,7 @@ def gaussian_iwelbo(
 
     Its mean is the bound E[L_K] <= log p(x) (Burda et al. 2016). Chapter: *Importance-weighted bounds*.
     """
+    _check_q(model, loc, scale)
     num_samples = check_count(num_samples, "num_samples")
     num_repeats = check_count(num_repeats, "num_repeats")
     check_generator(generator)
@@ -64,10 +70,10 @@ def elbo_gradient_terms(
     scale detached, so only the path derivative d f / d z * d z / d(loc, scale) remains (Roeder et al. 2017).
     Both have mean grad ELBO; at q = posterior the path derivative is exactly 0 for every draw.
     Chapter: *Sticking the landing*.
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
-    _check_q(loc, scale, model.dim)
+    _check_q(model, loc, scale)
+    check_flag(path_derivative, "path_derivative")
+    check_instance(eps, "eps", Tensor, how="draw it with torch.randn(S, D)")
     if eps.ndim != 2 or eps.shape[-1] != model.dim:
         raise ValueError(f"eps must have shape (S, {model.dim}) (got {tuple(eps.shape)}).")
     # one copy of the parameters per draw: the gradient of the sum is then the stack of per-draw gradients
@@ -92,7 +98,7 @@ def elbo_gradient_variance(model: ConjugateGaussian, loc: Tensor, scale: Tensor)
     The path-derivative variances vanish at q = posterior (d = 0, sigma = s); the total ones do not.
     Chapter: *Sticking the landing*.
     """
-    _check_q(loc, scale, model.dim)
+    _check_q(model, loc, scale)
     m, s = model.posterior()
     d, sigma = loc - m, scale
     gap = 1.0 / sigma - sigma / s**2
@@ -101,5 +107,6 @@ def elbo_gradient_variance(model: ConjugateGaussian, loc: Tensor, scale: Tensor)
     return total, path
 
 
-def _check_q(loc: Tensor, scale: Tensor, dim: int) -> None:
-    check_variational_params(loc, scale, dim)
+def _check_q(model: object, loc: object, scale: object) -> None:
+    check_instance(model, "model", ConjugateGaussian, how="build it with helpers.models.ConjugateGaussian(...)")
+    check_location_scale(loc, scale, dim=model.dim)  # type: ignore[attr-defined]

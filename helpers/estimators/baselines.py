@@ -24,16 +24,25 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from helpers.common.validation import check_instance, check_real_tensor
+
+_WEIGHTS = "(..., S), one weight per draw"
+
 
 def leave_one_out_baseline(weights: Tensor, axis: int = -1) -> Tensor:
     """b_s = (sum_j w_j - w_s) / (S - 1) along the sample ``axis`` (the last by default), the shape of ``weights``;
     independent of z_s, hence unbiased. Needs S >= 2. The one leave-one-out baseline of the course: the score-function
     estimators here and the discrete-latent estimators of :mod:`helpers.deep.discrete_estimators` (whose draws sit
     on another axis) use it.
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path); it refuses
-    S < 2 only.
     """
+    weights = check_real_tensor(weights, "weights", what=_WEIGHTS)
+    check_instance(axis, "axis", int, how="pass the sample axis, e.g. axis=-1")
+    if not -weights.ndim <= axis < weights.ndim:
+        raise ValueError(f"axis must index one of the {weights.ndim} axes of weights (got {axis}); e.g. axis=-1.")
+    return _leave_one_out_baseline(weights, axis)
+
+
+def _leave_one_out_baseline(weights: Tensor, axis: int = -1) -> Tensor:
     num_samples = weights.shape[axis]
     if num_samples < 2:
         raise ValueError(
@@ -45,16 +54,14 @@ def leave_one_out_baseline(weights: Tensor, axis: int = -1) -> Tensor:
 
 
 def same_draws_baseline(weights: Tensor) -> Tensor:
-    """b = (1/S) sum_j w_j from the same draws, shape (..., 1). Biased: E[g] = (1 - 1/S) grad ELBO.
+    """b = (1/S) sum_j w_j from the same draws, shape (..., 1). Biased: E[g] = (1 - 1/S) grad ELBO."""
+    return _same_draws_baseline(check_real_tensor(weights, "weights", what=_WEIGHTS))
 
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
-    """
+
+def _same_draws_baseline(weights: Tensor) -> Tensor:
     return weights.mean(-1, keepdim=True)
 
 
 def separate_draws_baseline(independent_weights: Tensor) -> Tensor:
-    """b = mean of weights computed on an independent batch of draws, shape (..., 1); unbiased.
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
-    """
-    return independent_weights.mean(-1, keepdim=True)
+    """b = mean of weights computed on an independent batch of draws, shape (..., 1); unbiased."""
+    return _same_draws_baseline(check_real_tensor(independent_weights, "independent_weights", what=_WEIGHTS))

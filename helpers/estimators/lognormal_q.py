@@ -20,17 +20,22 @@ import torch
 from torch import Tensor
 
 from helpers.common.validation import (
-    as_real_tensor,
+    as_tensor,
     check_betas,
     check_choice,
     check_count,
     check_finite,
     check_generator,
     check_instance,
+    check_last_dim,
     check_positive_number,
+    check_shape,
 )
 from helpers.estimators.monte_carlo import reparameterization_terms
 from helpers.models.gamma_poisson import GammaPoisson
+
+#: what the four entries of theta are, for the error messages
+_THETA = "(m_u, m_v, log s_u, log s_v)"
 
 Q_METHODS = ("gradient", "natural", "adam")
 
@@ -44,7 +49,8 @@ def log_scale_gradient(model: GammaPoisson, theta: Tensor, eps: Tensor) -> Tenso
     the mean against autograd of the closed-form ELBO.
     """
     check_instance(model, "model", GammaPoisson, how="build it with helpers.models.GammaPoisson()")
-    theta = _check_theta(theta, "theta", batched=True)
+    theta = check_finite(as_tensor(theta, "theta", dtype=torch.float64), "theta")
+    check_last_dim(theta, "theta", 4, what=_THETA)
     check_instance(eps, "eps", Tensor)
     try:
         torch.broadcast_shapes(eps.shape[:-2], theta.shape[:-1])
@@ -63,16 +69,6 @@ def _log_scale_gradient(model: GammaPoisson, theta: Tensor, eps: Tensor) -> Tens
     loc, scale = theta[..., None, :2], torch.exp(theta[..., None, 2:])  # (..., 1, 2)
     d_loc, d_scale = reparameterization_terms(model, loc, scale, eps, "lognormal")  # (..., S, 2) each
     return torch.cat([d_loc.mean(-2), scale[..., 0, :] * d_scale.mean(-2)], dim=-1)
-
-
-def _check_theta(theta: object, name: str, *, batched: bool = False) -> Tensor:
-    t = check_finite(as_real_tensor(theta, name, dtype=torch.float64), name)
-    if (t.shape != (4,) and not batched) or t.ndim == 0 or t.shape[-1] != 4:
-        raise ValueError(
-            f"{name} must be (m_u, m_v, log s_u, log s_v), shape {'(..., 4)' if batched else '(4,)'} "
-            f"(got {tuple(t.shape)})."
-        )
-    return t
 
 
 @dataclass(frozen=True)
@@ -108,7 +104,6 @@ def lognormal_q_fit(
     comparing step sizes sees it as a failure.
     """
     check_instance(model, "model", GammaPoisson, how="build it with helpers.models.GammaPoisson()")
-    check_instance(method, "method", str, how=f"pass one of {list(Q_METHODS)}")
     check_choice(method, "method", Q_METHODS)
     t_max = check_count(num_iters, "num_iters")
     s = check_count(num_samples, "num_samples")
@@ -116,7 +111,8 @@ def lognormal_q_fit(
     lr = check_positive_number(step_size, "step_size", example="step_size=0.1")
     betas = check_betas(betas)
     check_generator(generator)
-    theta = _check_theta(init, "init").expand(r, 4).clone()
+    init_t = check_finite(as_tensor(init, "init", dtype=torch.float64), "init")
+    theta = check_shape(init_t, "init", (4,), what=_THETA).expand(r, 4).clone()
     traj = torch.empty((t_max + 1, r, 4), dtype=torch.float64)
     traj[0] = theta
     adam = torch.optim.Adam([theta], lr=lr, betas=betas, eps=1e-8, maximize=True) if method == "adam" else None

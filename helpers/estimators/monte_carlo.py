@@ -40,12 +40,12 @@ from helpers.common.validation import (
     check_count,
     check_flag,
     check_generator,
+    check_location_scale,
     check_noise,
     check_real,
-    check_variational_params,
     renamed_arguments,
 )
-from helpers.estimators.baselines import leave_one_out_baseline, same_draws_baseline, separate_draws_baseline
+from helpers.estimators.baselines import _leave_one_out_baseline, _same_draws_baseline
 from helpers.estimators.support import warn_outside_support
 
 BaselineChoice = Literal["leave-one-out", "separate", "same-draws"] | float | None
@@ -160,15 +160,15 @@ def baseline_for(
     if baseline == "separate":
         if other_eps is None or other_eps.shape != eps.shape:
             raise ValueError("baseline='separate' needs other_eps, independent noise of the shape of eps.")
-        return separate_draws_baseline(elbo_terms(model, loc, scale, other_eps, family))
+        return _same_draws_baseline(elbo_terms(model, loc, scale, other_eps, family))
     weights = elbo_terms(model, loc, scale, eps, family)
     if baseline == "leave-one-out":
         if eps.shape[-2] < 2:
             raise ValueError(
                 "baseline='leave-one-out' needs num_samples >= 2; use 'separate' or a number for num_samples=1."
             )
-        return leave_one_out_baseline(weights)
-    return same_draws_baseline(weights)
+        return _leave_one_out_baseline(weights)
+    return _same_draws_baseline(weights)
 
 
 def separate_noise(baseline: BaselineChoice, eps: Tensor, generator: torch.Generator | None) -> Tensor | None:
@@ -210,7 +210,7 @@ def draw_noise(
 
 
 def _prepare(model: LatentModel, loc: object, scale: object, num_samples: object, generator):
-    loc_t, scale_t = check_variational_params(loc, scale, model.latent_dim)
+    loc_t, scale_t = check_location_scale(loc, scale, dim=model.latent_dim)
     loc_t, scale_t = loc_t.detach(), scale_t.detach()  # estimates, not surrogates: no autograd graph is kept
     num = check_count(num_samples, "num_samples")
     check_generator(generator)

@@ -28,7 +28,6 @@ from helpers.common.validation import (
     check_finite,
     check_location_scale,
     check_positive_number,
-    check_variational_params,
 )
 
 #: The course exercise's observations.
@@ -185,7 +184,7 @@ class GammaPoisson:
 
     def prob_outside_support(self, loc: object, scale: object, family: str = "normal") -> float:
         """P_q(u <= 0 or v <= 0) = 1 - Phi(mu_u/sigma_u) Phi(mu_v/sigma_v) for a Gaussian q; 0 for a log-normal q."""
-        loc_t, scale_t = check_variational_params(loc, scale, self.latent_dim)
+        loc_t, scale_t = check_location_scale(loc, scale, dim=self.latent_dim)
         if get_family(family).name == "lognormal":
             return 0.0
         a = (loc_t / scale_t).double().cpu().numpy()
@@ -213,7 +212,7 @@ class GammaPoisson:
                     f"(got {tuple(loc_t.shape)} after broadcasting)."
                 )
             return self._lognormal_elbo(loc_t, scale_t)
-        loc_t, scale_t = check_variational_params(loc, scale, self.latent_dim)
+        loc_t, scale_t = check_location_scale(loc, scale, dim=self.latent_dim)
         loc_t, scale_t = loc_t.double(), scale_t.double()
         s, n = self.sum_x, self.num_data
         mom = normal_positive_moments(loc_t, scale_t)
@@ -260,7 +259,7 @@ class GammaPoisson:
         like 1/v where q(v = 0) > 0. At the chapter's parameters that shows only beyond about 1e7 draws.
         The score-function estimator is fine. See the chapter's section on support.
         """
-        loc_t, scale_t = check_variational_params(loc, scale, self.latent_dim)
+        loc_t, scale_t = check_location_scale(loc, scale, dim=self.latent_dim)
         loc_v = loc_t.detach().double().requires_grad_(True)
         scale_v = scale_t.detach().double().requires_grad_(True)
         value = self.exact_elbo(loc_v, scale_v, family=family)

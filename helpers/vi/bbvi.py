@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 
 from helpers.common.validation import (
-    as_real_tensor,
+    as_tensor,
     check_callable,
     check_count,
     check_flag,
@@ -185,7 +185,7 @@ def run_bbvi(
         raise ValueError(f"decay must be in [0.5, 1] (got {decay!r}); 0.5 is AdaGrad, (0.5, 1] meets Robbins-Monro.")
     step_size = check_positive_number(step_size, "step_size", example="step_size=1.0")
     check_callable(gradient, "gradient", how="pass a function (theta, generator) -> (g, w)")
-    theta = as_real_tensor(theta0, "theta0").detach().clone()
+    theta = as_tensor(theta0, "theta0").detach().clone()
     if theta.ndim != 1 or theta.numel() == 0:
         raise ValueError(
             f"theta0 must be a non-empty 1-D vector of unconstrained parameters (got {tuple(theta.shape)})."

@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from helpers.common.validation import as_real_tensor, check_choice, check_finite, check_instance, check_positive
+from helpers.common.validation import as_tensor, check_choice, check_finite, check_last_dim, check_positive
 
 FISHER_PARAMETERIZATIONS = ("natural", "rate", "scale")
 
@@ -43,21 +43,13 @@ COORDINATES = {
 }
 
 
-def check_option(value: object, name: str, choices: tuple[str, ...]) -> str:
-    """``value`` if it is one of the strings ``choices``; TypeError for a non-string, ValueError naming the rest."""
-    check_instance(value, name, str, how=f"pass one of {list(choices)}")
-    return check_choice(value, name, choices)  # type: ignore[return-value]
+def _pairs(theta: object, name: str = "theta") -> Tensor:
+    """``theta`` as a finite float64 tensor of shape (..., 2), the two parameters of a Gamma (shared checkers)."""
+    t = check_finite(as_tensor(theta, name, dtype=torch.float64), name)
+    return check_last_dim(t, name, 2, what="the two Gamma parameters")
 
 
-def check_pairs(theta: object, name: str = "theta") -> Tensor:
-    """``theta`` as a finite float64 tensor of shape (..., 2), the two parameters of a Gamma."""
-    t = check_finite(as_real_tensor(theta, name, dtype=torch.float64), name)
-    if t.ndim == 0 or t.shape[-1] != 2:
-        raise ValueError(f"{name} must have shape (..., 2), the two Gamma parameters (got {tuple(t.shape)}).")
-    return t
-
-
-def refuse_outside(theta: Tensor, alpha: Tensor, beta: Tensor, name: str, parameterization: str) -> None:
+def _refuse_outside(theta: Tensor, alpha: Tensor, beta: Tensor, name: str, parameterization: str) -> None:
     """Raise ValueError naming ``name`` unless every (alpha, beta) that ``theta`` maps to is finite and > 0."""
     outside = ~(torch.isfinite(alpha) & torch.isfinite(beta) & (alpha > 0) & (beta > 0))
     if outside.any():
@@ -69,29 +61,20 @@ def refuse_outside(theta: Tensor, alpha: Tensor, beta: Tensor, name: str, parame
         )
 
 
-def check_omega(omega: object, name: str = "omega") -> Tensor:
+def _omega(omega: object, name: str = "omega") -> Tensor:
     """omega = (mu_N, lambda_N, a_N, b_N) (..., 4) as float64: mu_N finite, lambda_N, a_N, b_N finite and > 0."""
-    w = as_real_tensor(omega, name, dtype=torch.float64)
-    if w.ndim == 0 or w.shape[-1] != 4:
-        raise ValueError(f"{name} must have shape (..., 4), (mu_N, lambda_N, a_N, b_N) (got {tuple(w.shape)}).")
+    w = check_last_dim(as_tensor(omega, name, dtype=torch.float64), name, 4, what="(mu_N, lambda_N, a_N, b_N)")
     check_finite(w[..., 0], "mu_N")
-    hints = {
-        "lambda_N": "lambda_N is the precision of q(mu); pass a value > 0",
-        "a_N": "a_N is the Gamma shape of q(tau); pass a value > 0",
-        "b_N": "b_N is the Gamma RATE of q(tau); pass a value > 0",
-    }
-    for i, entry in enumerate(hints, start=1):
-        check_positive(w[..., i], entry, hint=hints[entry])
+    check_positive(w[..., 1], "lambda_N", hint="lambda_N is the precision of q(mu); pass a value > 0")
+    check_positive(w[..., 2], "a_N", hint="a_N is the Gamma shape of q(tau); pass a value > 0")
+    check_positive(w[..., 3], "b_N", hint="b_N is the Gamma RATE of q(tau); pass a value > 0")
     return w
 
 
-def _check_ng_eta(eta: object, name: str = "eta") -> Tensor:
+def _ng_eta(eta: object, name: str = "eta") -> Tensor:
     """The natural parameters (lambda_N mu_N, -lambda_N/2, a_N - 1, -b_N) (..., 4) of a valid q(mu) q(tau)."""
-    t = check_finite(as_real_tensor(eta, name, dtype=torch.float64), name)
-    if t.ndim == 0 or t.shape[-1] != 4:
-        raise ValueError(
-            f"{name} must have shape (..., 4), (lambda_N mu_N, -lambda_N/2, a_N - 1, -b_N) (got {tuple(t.shape)})."
-        )
+    t = check_finite(as_tensor(eta, name, dtype=torch.float64), name)
+    check_last_dim(t, name, 4, what="(lambda_N mu_N, -lambda_N/2, a_N - 1, -b_N)")
     inside = (t[..., 1] < 0) & (t[..., 2] > -1) & (t[..., 3] < 0)
     if not inside.all():
         where = tuple(int(i) for i in (~inside).nonzero()[0])
@@ -106,8 +89,8 @@ def _check_ng_eta(eta: object, name: str = "eta") -> Tensor:
 # ------------------------------------------------------------------------------------------ the Gamma
 def gamma_natural_params(alpha: object, beta: object) -> Tensor:
     """eta = (alpha - 1, -beta) for Gamma(alpha, RATE beta), shape (..., 2) (broadcast of alpha and beta)."""
-    a = check_positive(as_real_tensor(alpha, "alpha", dtype=torch.float64), "alpha", hint="alpha is the Gamma shape")
-    b = check_positive(as_real_tensor(beta, "beta", dtype=torch.float64), "beta", hint="beta is the Gamma RATE")
+    a = check_positive(as_tensor(alpha, "alpha", dtype=torch.float64), "alpha", hint="alpha is the Gamma shape")
+    b = check_positive(as_tensor(beta, "beta", dtype=torch.float64), "beta", hint="beta is the Gamma RATE")
     try:
         a, b = torch.broadcast_tensors(a, b)
     except RuntimeError:
@@ -122,8 +105,8 @@ def gamma_log_partition(eta: Tensor) -> Tensor:
 
     Differentiable (autograd gives grad A = E[T] and hess A = F(eta)); eta outside the domain raises ValueError.
     """
-    t = check_pairs(eta, "eta")
-    refuse_outside(t, t[..., 0] + 1.0, -t[..., 1], "eta", "natural")
+    t = _pairs(eta, "eta")
+    _refuse_outside(t, t[..., 0] + 1.0, -t[..., 1], "eta", "natural")
     return _gamma_log_partition(t)
 
 
@@ -151,8 +134,8 @@ def gamma_fisher(theta: object, parameterization: str = "rate") -> Tensor:
         rate:    [[trigamma(alpha), -1/beta], [-1/beta, alpha/beta^2]];
         scale:   [[trigamma(alpha), 1/s], [1/s, alpha/s^2]]   (each J^T F(eta) J, module docstring).
     """
-    check_option(parameterization, "parameterization", FISHER_PARAMETERIZATIONS)
-    t = check_pairs(theta)
+    check_choice(parameterization, "parameterization", FISHER_PARAMETERIZATIONS)
+    t = _pairs(theta)
     if parameterization == "natural":
         alpha, beta = t[..., 0] + 1.0, -t[..., 1]
         off = 1.0 / beta
@@ -162,7 +145,7 @@ def gamma_fisher(theta: object, parameterization: str = "rate") -> Tensor:
     else:
         alpha, beta = t[..., 0], 1.0 / t[..., 1]
         off = beta
-    refuse_outside(t, alpha, beta, "theta", parameterization)
+    _refuse_outside(t, alpha, beta, "theta", parameterization)
     return _fisher(alpha, beta, off, alpha / beta**2 if parameterization != "scale" else alpha * beta**2)
 
 
@@ -172,23 +155,23 @@ def _fisher(alpha: Tensor, beta: Tensor, off: Tensor, corner: Tensor) -> Tensor:
     return torch.stack([row0, row1], dim=-2)
 
 
-def rate_fisher(alpha: Tensor, beta: Tensor) -> Tensor:
+def _rate_fisher(alpha: Tensor, beta: Tensor) -> Tensor:
     """F(alpha, beta) of trusted tensors alpha, beta > 0 (...,), shape (..., 2, 2): :func:`gamma_fisher` in rate
-    coordinates without the checks, for callers that have validated theta already (private to the part)."""
+    coordinates without the checks, for callers that have validated theta already."""
     return _fisher(alpha, beta, -1.0 / beta, alpha / beta**2)
 
 
 # ------------------------------------------------------------------------------------------ the Normal–Gamma q
 def normal_gamma_natural_params(omega: object) -> Tensor:
     """omega = (mu_N, lambda_N, a_N, b_N) (..., 4) -> eta = (lambda_N mu_N, -lambda_N/2, a_N - 1, -b_N) (..., 4)."""
-    mu, lam, a, b = check_omega(omega).unbind(-1)
+    mu, lam, a, b = _omega(omega).unbind(-1)
     return torch.stack([lam * mu, -0.5 * lam, a - 1.0, -b], dim=-1)
 
 
 def normal_gamma_from_natural(eta: Tensor) -> Tensor:
     """eta (..., 4) -> omega = (mu_N, lambda_N, a_N, b_N): lambda_N = -2 eta_2, mu_N = eta_1 / lambda_N,
     a_N = eta_3 + 1, b_N = -eta_4. Differentiable; an eta outside lambda_N, a_N, b_N > 0 raises ValueError."""
-    return from_natural(_check_ng_eta(eta))
+    return from_natural(_ng_eta(eta))
 
 
 def from_natural(eta: Tensor) -> Tensor:
@@ -199,6 +182,6 @@ def from_natural(eta: Tensor) -> Tensor:
 
 def normal_gamma_log_partition(eta: Tensor) -> Tensor:
     """A(eta) of q(mu) q(tau), shape (...): -eta_1^2 / (4 eta_2) - 1/2 log(-2 eta_2) + the Gamma's A(eta_3, eta_4)."""
-    eta = _check_ng_eta(eta)
+    eta = _ng_eta(eta)
     normal = -(eta[..., 0] ** 2) / (4.0 * eta[..., 1]) - 0.5 * torch.log(-2.0 * eta[..., 1])
     return normal + _gamma_log_partition(eta[..., 2:])

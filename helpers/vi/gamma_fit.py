@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from helpers.common.validation import as_real_tensor, check_count, check_positive
-from helpers.vi.exponential_family import check_option, check_pairs, rate_fisher, refuse_outside
+from helpers.common.validation import as_tensor, check_choice, check_count, check_positive
+from helpers.vi.exponential_family import _pairs, _rate_fisher, _refuse_outside
 
 GAMMA_PARAMETERIZATIONS = ("rate", "scale", "rate-cubed", "squared")
 FIT_METHODS = ("gradient", "natural")
@@ -30,9 +30,9 @@ ON_ASCENT = ("raise", "keep")
 
 def _check_theta(theta: object, parameterization: str, name: str = "theta") -> Tensor:
     """theta as a finite float64 tensor (..., 2) whose (alpha, beta) are finite and > 0."""
-    t = check_pairs(theta, name)
+    t = _pairs(theta, name)
     ab = _shape_rate(t, parameterization)
-    refuse_outside(t, ab[..., 0], ab[..., 1], name, parameterization)
+    _refuse_outside(t, ab[..., 0], ab[..., 1], name, parameterization)
     return t
 
 
@@ -41,7 +41,7 @@ def to_shape_rate(theta: Tensor, parameterization: str = "rate") -> Tensor:
     """(alpha, beta) from theta (..., 2): rate (a, b) -> (a, b); scale (a, s) -> (a, 1/s);
     rate-cubed (a, b) -> (a, b^3); squared (a, b) -> (a^2, b^2). A theta whose (alpha, beta) is not finite and > 0
     raises ValueError."""
-    check_option(parameterization, "parameterization", GAMMA_PARAMETERIZATIONS)
+    check_choice(parameterization, "parameterization", GAMMA_PARAMETERIZATIONS)
     return _shape_rate(_check_theta(theta, parameterization), parameterization)
 
 
@@ -58,7 +58,7 @@ def _shape_rate(theta: Tensor, parameterization: str) -> Tensor:
 
 def shape_rate_jacobian(theta: Tensor, parameterization: str = "rate") -> Tensor:
     """The diagonal of d(alpha, beta) / d theta, shape (..., 2) (every supported map is coordinate-wise)."""
-    check_option(parameterization, "parameterization", GAMMA_PARAMETERIZATIONS)
+    check_choice(parameterization, "parameterization", GAMMA_PARAMETERIZATIONS)
     return _jacobian(_check_theta(theta, parameterization), parameterization)
 
 
@@ -76,11 +76,11 @@ def _jacobian(theta: Tensor, parameterization: str) -> Tensor:
 
 def fisher_in(theta: Tensor, parameterization: str = "rate") -> Tensor:
     """F(theta) = J^T F(alpha, beta) J for any of :data:`GAMMA_PARAMETERIZATIONS`, (..., 2, 2); J diagonal."""
-    check_option(parameterization, "parameterization", GAMMA_PARAMETERIZATIONS)
+    check_choice(parameterization, "parameterization", GAMMA_PARAMETERIZATIONS)
     theta = _check_theta(theta, parameterization)
     ab = _shape_rate(theta, parameterization)
     jac = _jacobian(theta, parameterization)
-    return rate_fisher(ab[..., 0], ab[..., 1]) * jac[..., :, None] * jac[..., None, :]
+    return _rate_fisher(ab[..., 0], ab[..., 1]) * jac[..., :, None] * jac[..., None, :]
 
 
 # ------------------------------------------------------------------------------------------ the likelihood
@@ -94,7 +94,7 @@ class GammaStats:
 
     @classmethod
     def from_x(cls, x: object) -> GammaStats:
-        data = check_positive(as_real_tensor(x, "x", dtype=torch.float64), "x", hint="Gamma data must be > 0")
+        data = check_positive(as_tensor(x, "x", dtype=torch.float64), "x", hint="Gamma data must be > 0")
         if data.ndim != 1 or data.numel() == 0:
             raise ValueError(f"x must be a non-empty 1-D tensor of positive numbers (got shape {tuple(data.shape)}).")
         return cls(n=data.numel(), mean_log=float(data.log().mean()), mean=float(data.mean()))
@@ -111,7 +111,7 @@ def gamma_nll(x: object, theta: Tensor, parameterization: str = "rate") -> Tenso
     ``x`` is the data (N,) or its :class:`GammaStats`. Differentiable in theta; ValueError where alpha or beta <= 0.
     """
     s = _stats(x)
-    check_option(parameterization, "parameterization", GAMMA_PARAMETERIZATIONS)
+    check_choice(parameterization, "parameterization", GAMMA_PARAMETERIZATIONS)
     return _nll(s, _check_theta(theta, parameterization), parameterization)
 
 
@@ -125,7 +125,7 @@ def gamma_nll_grad(x: object, theta: Tensor, parameterization: str = "rate") -> 
     """grad_theta NLL, shape (..., 2): N (digamma(alpha) - log beta - mean log x, mean x - alpha/beta) in (alpha, beta),
     times the diagonal Jacobian d(alpha, beta)/d theta (chain rule)."""
     s = _stats(x)
-    check_option(parameterization, "parameterization", GAMMA_PARAMETERIZATIONS)
+    check_choice(parameterization, "parameterization", GAMMA_PARAMETERIZATIONS)
     theta = _check_theta(theta, parameterization)
     ab = _shape_rate(theta, parameterization)
     alpha, beta = ab[..., 0], ab[..., 1]
@@ -140,7 +140,7 @@ def gamma_nll_hessian(x: object, theta: Tensor, parameterization: str = "rate") 
     scale: N [[trigamma(alpha), 1/s], [1/s, 2 mean(x)/s^3 - alpha/s^2]],
            equal to N F(theta) only where mean(x) = alpha s.
     """
-    check_option(parameterization, "parameterization", ("rate", "scale"))
+    check_choice(parameterization, "parameterization", ("rate", "scale"))
     s = _stats(x)
     theta = _check_theta(theta, parameterization)
     a, b = theta[..., 0], theta[..., 1]
@@ -223,15 +223,15 @@ def fit_gamma(
         A :class:`GammaFit`; trajectory (T + 1, 2) for one step size, (T + 1, K, 2) for K.
     """
     s = _stats(x)
-    check_option(method, "method", FIT_METHODS)
-    check_option(parameterization, "parameterization", GAMMA_PARAMETERIZATIONS)
-    check_option(on_ascent, "on_ascent", ON_ASCENT)
+    check_choice(method, "method", FIT_METHODS)
+    check_choice(parameterization, "parameterization", GAMMA_PARAMETERIZATIONS)
+    check_choice(on_ascent, "on_ascent", ON_ASCENT)
     t_max = check_count(num_iters, "num_iters")
     max_halvings = check_count(max_halvings, "max_halvings", minimum=0)
-    start = check_pairs(theta0, "theta0")
+    start = _pairs(theta0, "theta0")
     if start.shape != (2,):
         raise ValueError(f"theta0 must have shape (2,) (got {tuple(start.shape)}).")
-    eps = check_positive(as_real_tensor(step_size, "step_size", dtype=torch.float64), "step_size")
+    eps = check_positive(as_tensor(step_size, "step_size", dtype=torch.float64), "step_size")
     if eps.ndim > 1 or eps.numel() == 0:
         raise ValueError(
             f"step_size must be a number or a non-empty 1-D sequence of step sizes (got shape {tuple(eps.shape)})."

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from helpers.common.validation import (
-    as_real_tensor,
+    as_tensor,
     check_betas,
     check_count,
     check_finite,
@@ -29,7 +29,7 @@ from helpers.common.validation import (
 )
 from helpers.models.normal_gamma import NormalGamma, check_data
 from helpers.vi.cavi import check_prior, normal_gamma_elbo
-from helpers.vi.exponential_family import check_omega, from_natural, normal_gamma_natural_params
+from helpers.vi.exponential_family import _omega, from_natural, normal_gamma_natural_params
 from helpers.vi.meanfield import check_q_params, from_unconstrained, to_unconstrained
 from helpers.vi.normal_gamma_bbvi import NormalGammaData, default_init, normal_gamma_gradient
 
@@ -51,9 +51,9 @@ def conjugate_targets(
     """
     check_prior(prior)
     check_positive_number(n, "n", hint="n is the number of data points N")
-    omega = check_omega(omega)
-    sum_x = check_finite(as_real_tensor(sum_x, "sum_x", dtype=torch.float64), "sum_x")
-    sum_x2 = check_finite(as_real_tensor(sum_x2, "sum_x2", dtype=torch.float64), "sum_x2")
+    omega = _omega(omega)
+    sum_x = check_finite(as_tensor(sum_x, "sum_x", dtype=torch.float64), "sum_x")
+    sum_x2 = check_finite(as_tensor(sum_x2, "sum_x2", dtype=torch.float64), "sum_x2")
     try:
         torch.broadcast_shapes(sum_x.shape, sum_x2.shape, omega.shape[:-1])
     except RuntimeError:

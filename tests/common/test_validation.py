@@ -55,7 +55,7 @@ def test_tensor_checks():
         v.check_unit_interval(torch.tensor([0.5, 255.0]), "x")
     with pytest.raises(ValueError, match="must be real"):
         v.as_tensor(torch.tensor([1j]), "loc")
-    loc, scale = v.check_variational_params([1.0, 2.0], torch.tensor([0.5, 0.5], dtype=torch.float32), 2)
+    loc, scale = v.check_location_scale([1.0, 2.0], torch.tensor([0.5, 0.5], dtype=torch.float32), dim=2)
     assert loc.dtype == scale.dtype == torch.float64
 
 
@@ -99,14 +99,14 @@ def test_check_broadcasts_to_and_check_result_shape():
 
 
 @pytest.mark.parametrize("bad", ["1.0", None, True, {"a": 1}, torch.tensor([True]), np.array(["a"])])
-def test_as_real_tensor_refuses_wrong_types(bad):
+def test_as_tensor_refuses_wrong_types(bad):
     with pytest.raises(TypeError, match="theta must"):
-        v.as_real_tensor(bad, "theta")
+        v.as_tensor(bad, "theta")
 
 
-def test_as_real_tensor_accepts_numbers_lists_arrays_and_tensors():
+def test_as_tensor_accepts_numbers_lists_arrays_and_tensors():
     for good in (2, 2.0, [2.0], np.array([2.0]), torch.tensor([2]), torch.tensor([2.0], dtype=torch.float64)):
-        assert float(v.as_real_tensor(good, "theta", dtype=torch.float64).sum()) == 2.0
+        assert float(v.as_tensor(good, "theta", dtype=torch.float64).sum()) == 2.0
 
 
 def test_check_open_unit_number_and_check_replicates():
