@@ -26,8 +26,8 @@ from torch import Tensor
 
 from helpers.common.densities import LOG_2PI
 from helpers.common.validation import as_tensor, check_callable, check_count, check_generator, check_instance
-from helpers.deep.diffusion.forward import _check_batch, diffuse, posterior_moments, reverse_mean
-from helpers.deep.diffusion.schedules import Schedule, _check_schedule, _check_steps, at, reverse_variance
+from helpers.deep.diffusion.forward import check_batch, diffuse, posterior_moments, reverse_mean
+from helpers.deep.diffusion.schedules import Schedule, at, check_schedule, check_steps, reverse_variance
 
 EpsModel = Callable[[Tensor, Tensor], Tensor]
 _HOW = "pass a noise predictor eps_model(x_t (B, D), t (B,)) -> (B, D)"
@@ -88,8 +88,8 @@ def simple_values(eps_model: EpsModel, x0: Tensor, t: Tensor, eps: Tensor, sched
 def prior_term(x0: Tensor, schedule: Schedule) -> Tensor:
     """L_T = KL(q(x_T | x_0) || N(0, I)) = 1/2 sum_d [abar_T x_0d^2 + (1 - abar_T) - 1 - log(1 - abar_T)]:
     (B, D) -> (B,)."""
-    _check_schedule(schedule)
-    return prior(_check_batch(x0, "x0", finite=True), schedule)
+    check_schedule(schedule)
+    return prior(check_batch(x0, "x0", finite=True), schedule)
 
 
 def bound_terms(
@@ -101,9 +101,9 @@ def bound_terms(
     (an unbiased draw of L_{t-1}); for t = 1, -log N(x_0; mu_theta(x_1, 1), sigma_1^2 I) (a draw of L_0).
     """
     check_callable(eps_model, "eps_model", how=_HOW)
-    t = _check_steps(t, schedule)
+    t = check_steps(t, schedule)
     reverse_variance(schedule, variance)  # checks variance
-    _check_batch(x0, "x0", finite=True)
+    check_batch(x0, "x0", finite=True)
     if x0.shape != getattr(eps, "shape", None) or t.shape != x0.shape[:1]:
         raise ValueError(
             f"x0 and eps must be (B, D) and t (B,) (got {tuple(x0.shape)}, {tuple(getattr(eps, 'shape', ()))}, "
@@ -129,9 +129,9 @@ def all_terms(eps_model: EpsModel, x0: Tensor, schedule: Schedule, variance: str
     The B * T evaluations are batched (``chunk`` rows of the network at a time), no loop over t."""
     check_generator(generator)
     check_callable(eps_model, "eps_model", how=_HOW)
-    _check_schedule(schedule)
+    check_schedule(schedule)
     reverse_variance(schedule, variance)
-    _check_batch(x0, "x0", finite=True)
+    check_batch(x0, "x0", finite=True)
     chunk = check_count(chunk, "chunk")
     size, T = x0.shape[0], schedule.num_steps
     t = torch.arange(1, T + 1, device=x0.device).repeat(size)  # (B * T,), datapoint-major
@@ -154,9 +154,9 @@ def negative_elbo(eps_model: EpsModel, x0: Tensor, schedule: Schedule, variance:
     """
     check_generator(generator)
     check_callable(eps_model, "eps_model", how=_HOW)
-    _check_schedule(schedule)
+    check_schedule(schedule)
     reverse_variance(schedule, variance)
-    _check_batch(x0, "x0", finite=True)
+    check_batch(x0, "x0", finite=True)
     T, size = schedule.num_steps, x0.shape[0]
     if t_probs is None:
         t, eps = draw_steps(x0, 2, T, generator, copies=2)
@@ -195,7 +195,7 @@ def simple_loss(eps_model: EpsModel, x0: Tensor, schedule: Schedule, *,
     draws and values as ``-SimpleLoss(schedule)``. Draws: t (B,), then eps (B, D)."""
     check_generator(generator)
     check_callable(eps_model, "eps_model", how=_HOW)
-    _check_schedule(schedule)
-    _check_batch(x0, "x0", finite=True)
+    check_schedule(schedule)
+    check_batch(x0, "x0", finite=True)
     t, eps = draw_steps(x0, 1, schedule.num_steps, generator)
     return simple_values(eps_model, x0, t, eps, schedule)

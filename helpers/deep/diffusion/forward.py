@@ -16,10 +16,10 @@ import torch
 from torch import Tensor
 
 from helpers.common.validation import as_tensor, check_instance
-from helpers.deep.diffusion.schedules import Schedule, _check_schedule, _check_steps, at
+from helpers.deep.diffusion.schedules import Schedule, at, check_schedule, check_steps
 
 
-def _check_batch(x: object, name: str, *, finite: bool = False) -> Tensor:
+def check_batch(x: object, name: str, *, finite: bool = False) -> Tensor:
     """x as given: a floating tensor (B, D); TypeError for another type, ValueError for another shape (or NaN/inf
     when ``finite``)."""
     tensor: Tensor = check_instance(x, name, Tensor, how="convert it with torch.as_tensor(...)")  # type: ignore[assignment]
@@ -33,7 +33,7 @@ def _check_batch(x: object, name: str, *, finite: bool = False) -> Tensor:
     return tensor
 
 
-def _check_like(value: object, name: str, x0: Tensor, x0_name: str) -> Tensor:
+def check_like(value: object, name: str, x0: Tensor, x0_name: str) -> Tensor:
     """``value`` as a tensor of the shape of ``x0``, raising otherwise (a wrong shape would broadcast)."""
     tensor: Tensor = check_instance(value, name, Tensor, how="convert it with torch.as_tensor(...)")  # type: ignore[assignment]
     if tensor.shape != x0.shape:
@@ -44,9 +44,9 @@ def _check_like(value: object, name: str, x0: Tensor, x0_name: str) -> Tensor:
     return tensor
 
 
-def _check_steps_for(t: object, x0: Tensor, schedule: Schedule) -> Tensor:
+def check_steps_for(t: object, x0: Tensor, schedule: Schedule) -> Tensor:
     """``t`` checked by :func:`~helpers.deep.diffusion.schedules.check_steps`, of shape (B,) for x0 (B, D)."""
-    t = _check_steps(t, schedule)
+    t = check_steps(t, schedule)
     if t.shape != x0.shape[:1]:
         raise ValueError(f"t must have shape (B,) = {tuple(x0.shape[:1])}, one step per row (got {tuple(t.shape)}).")
     return t
@@ -78,25 +78,25 @@ def posterior_moments(x0: Tensor, xt: Tensor, t: Tensor, schedule: Schedule) -> 
 
 def q_sample(x0: Tensor, t: Tensor, eps: Tensor, schedule: Schedule) -> Tensor:
     """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, a draw of q(x_t | x_0): x0, eps (B, D), t (B,) -> (B, D)."""
-    _check_schedule(schedule)
-    _check_like(eps, "eps", _check_batch(x0, "x0"), "x0")
-    return diffuse(x0, _check_steps_for(t, x0, schedule), eps, schedule)
+    check_schedule(schedule)
+    check_like(eps, "eps", check_batch(x0, "x0"), "x0")
+    return diffuse(x0, check_steps_for(t, x0, schedule), eps, schedule)
 
 
 def posterior(x0: Tensor, xt: Tensor, t: Tensor, schedule: Schedule) -> tuple[Tensor, Tensor]:
     """q(x_{t-1} | x_t, x_0) = N(mu~_t, beta~_t I) (Ho et al. 2020, eqs. 6-7): (B, D), (B, D), (B,) ->
     mean (B, D), variance (B, 1)."""
-    _check_schedule(schedule)
-    _check_like(xt, "xt", _check_batch(x0, "x0"), "x0")
-    return posterior_moments(x0, xt, _check_steps_for(t, x0, schedule), schedule)
+    check_schedule(schedule)
+    check_like(xt, "xt", check_batch(x0, "x0"), "x0")
+    return posterior_moments(x0, xt, check_steps_for(t, x0, schedule), schedule)
 
 
 def model_mean(eps_hat: Tensor, xt: Tensor, t: Tensor, schedule: Schedule) -> Tensor:
     """mu_theta(x_t, t) = (x_t - beta_t / sqrt(1 - abar_t) eps_hat) / sqrt(alpha_t) (Ho et al. 2020, eq. 11):
     (B, D), (B, D), (B,) -> (B, D)."""
-    _check_schedule(schedule)
-    _check_like(eps_hat, "eps_hat", _check_batch(xt, "xt"), "xt")
-    return reverse_mean(eps_hat, xt, _check_steps_for(t, xt, schedule), schedule)
+    check_schedule(schedule)
+    check_like(eps_hat, "eps_hat", check_batch(xt, "xt"), "xt")
+    return reverse_mean(eps_hat, xt, check_steps_for(t, xt, schedule), schedule)
 
 
 def condition_gaussian(mean: Tensor, cov: Tensor, observed: list[int], value: Tensor) -> tuple[Tensor, Tensor]:

@@ -14,8 +14,8 @@ from torch import Tensor
 from helpers.common.densities import LOG_2PI
 from helpers.common.validation import as_tensor, check_count, check_finite, check_generator, check_positive
 from helpers.deep.diffusion.bound import EpsModel
-from helpers.deep.diffusion.forward import _check_batch
-from helpers.deep.diffusion.schedules import Schedule, _check_schedule, _check_steps
+from helpers.deep.diffusion.forward import check_batch
+from helpers.deep.diffusion.schedules import Schedule, check_schedule, check_steps
 
 
 class GaussianMixture:
@@ -54,7 +54,7 @@ class GaussianMixture:
 
     def log_prob(self, x: Tensor, alpha_bar: Tensor | float = 1.0) -> Tensor:
         """log q(x_t) at x (B, D) for the noise level abar (scalar or (B,)); abar = 1: the data density. -> (B,)."""
-        if _check_batch(x, "x").shape[1] != self.dim:
+        if check_batch(x, "x").shape[1] != self.dim:
             raise ValueError(f"x must have D = {self.dim} columns, the mixture's dimension (got {tuple(x.shape)}).")
         return torch.logsumexp(self._components(x, torch.as_tensor(alpha_bar, dtype=x.dtype))[0], -1)
 
@@ -69,10 +69,10 @@ class GaussianMixture:
 
     def optimal_eps(self, schedule: Schedule) -> EpsModel:
         """The Bayes-optimal noise predictor E[eps | x_t] = (x_t - sqrt(abar_t) E[x_0 | x_t]) / sqrt(1 - abar_t)."""
-        _check_schedule(schedule)
+        check_schedule(schedule)
 
         def eps_model(xt: Tensor, t: Tensor) -> Tensor:
-            ab = schedule.alpha_bar.to(xt.dtype)[_check_steps(t, schedule) - 1]
+            ab = schedule.alpha_bar.to(xt.dtype)[check_steps(t, schedule) - 1]
             return (xt - ab.sqrt().unsqueeze(-1) * self.posterior_mean(xt, ab)) / (1 - ab).sqrt().unsqueeze(-1)
 
         return eps_model

@@ -24,11 +24,11 @@ from torch import Tensor
 from helpers.common.validation import check_choice
 from helpers.deep.diffusion.bound import draw_steps, elbo_estimate, simple_values
 from helpers.deep.diffusion.model import NoiseMLP
-from helpers.deep.diffusion.schedules import VARIANCES, Schedule, _check_schedule
+from helpers.deep.diffusion.schedules import VARIANCES, Schedule, check_schedule
 from helpers.deep.objectives import Objective
 
 
-def _check_noise_model(model: object, schedule: Schedule) -> None:
+def check_noise_model(model: object, schedule: Schedule) -> None:
     """Raise TypeError unless ``model`` is a diffusion.NoiseMLP, ValueError unless it has the schedule's T."""
     if not isinstance(model, NoiseMLP):
         raise TypeError(f"model must be a diffusion.NoiseMLP (got {type(model).__name__}); build it with "
@@ -47,11 +47,11 @@ class DiffusionELBO(Objective):
     variance: str = "beta"
 
     def __post_init__(self) -> None:
-        _check_schedule(self.schedule)
+        check_schedule(self.schedule)
         check_choice(self.variance, "variance", VARIANCES)
 
     def check_model(self, model) -> None:
-        _check_noise_model(model, self.schedule)
+        check_noise_model(model, self.schedule)
 
     def draw(self, model, x: Tensor, generator: torch.Generator | None) -> tuple[Tensor, Tensor, Tensor]:
         t, eps = draw_steps(x, 2, self.schedule.num_steps, generator, copies=2)
@@ -70,10 +70,10 @@ class SimpleLoss(Objective):
     schedule: Schedule
 
     def __post_init__(self) -> None:
-        _check_schedule(self.schedule)
+        check_schedule(self.schedule)
 
     def check_model(self, model) -> None:
-        _check_noise_model(model, self.schedule)
+        check_noise_model(model, self.schedule)
 
     def draw(self, model, x: Tensor, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
         return draw_steps(x, 1, self.schedule.num_steps, generator)

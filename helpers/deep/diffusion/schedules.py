@@ -145,7 +145,7 @@ def log_snr_schedule(num_steps: int, gamma_min: float = -13.3, gamma_max: float 
     return LogSNRSchedule(num_steps, gamma_min, gamma_max)
 
 
-def _check_schedule(schedule: object) -> Schedule:
+def check_schedule(schedule: object) -> Schedule:
     """Return ``schedule``, raising TypeError naming it unless it is a :class:`Schedule`."""
     how = "build it with diffusion.linear_schedule(1000) or diffusion.LogSNRSchedule(T)"
     return check_instance(schedule, "schedule", Schedule, how=how)  # type: ignore[return-value]
@@ -155,7 +155,7 @@ def reverse_variance(schedule: Schedule, variance: str = "beta") -> Tensor:
     """The reverse variances sigma_t^2, (T,): ``"beta"``: sigma_t^2 = beta_t; ``"posterior"``: beta~_t for t >= 2
     and beta_1 at t = 1 (beta~_1 = 0 would make L_0 infinite); ``"posterior-clipped"``: beta~_t, with beta~_2 at
     t = 1 (what Ho et al.'s released code uses, ``posterior_log_variance_clipped``)."""
-    _check_schedule(schedule)
+    check_schedule(schedule)
     check_choice(variance, "variance", VARIANCES)
     if variance == "beta":
         return schedule.betas
@@ -164,10 +164,10 @@ def reverse_variance(schedule: Schedule, variance: str = "beta") -> Tensor:
     return torch.cat([first, post[1:]])
 
 
-def _check_steps(t: object, schedule: Schedule) -> Tensor:
+def check_steps(t: object, schedule: Schedule) -> Tensor:
     """Return ``t`` as int64, raising TypeError unless it is an integer tensor and ValueError unless every entry
     lies in 1..T."""
-    _check_schedule(schedule)
+    check_schedule(schedule)
     if not isinstance(t, Tensor) or t.dtype not in (torch.int32, torch.int64):
         raise TypeError("t must be an integer tensor of time steps in 1..T (e.g. torch.randint(1, T + 1, (B,))).")
     if t.numel() and (int(t.min()) < 1 or int(t.max()) > schedule.num_steps):
