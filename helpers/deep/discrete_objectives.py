@@ -136,7 +136,13 @@ class DiscreteIWELBO(Objective):
                 "test_objective= to deep.train (train with deep.DiscreteELBO), or evaluate it under torch.no_grad() "
                 "(deep.discrete_iwelbo does)."
             )
-        logits = model.encode(x).unsqueeze(SAMPLE_AXIS - 1)  # (..., 1, B, n)
-        z = bernoulli_from_uniform(logits, noise)  # (..., K, B, n)
-        log_w = model.log_likelihood(x, z) + model.log_prior(z) - bernoulli_log_prob(z, logits)  # (..., K, B)
-        return torch.logsumexp(log_w, SAMPLE_AXIS) - math.log(self.num_samples)
+        return torch.logsumexp(log_weights(model, x, noise), SAMPLE_AXIS) - math.log(self.num_samples)
+
+
+def log_weights(model: BernoulliVAE, x: Tensor, noise: Tensor) -> Tensor:
+    """Importance log-weights log w_k = log p(x | z_k) + log p(z_k) - log q(z_k | x) of binary draws
+    z_k = 1[u_k < sigmoid(alpha(x))]: x (B, P), u (K, B, n) -> (K, B) (replicated: (R, B, P), (R, K, B, n) ->
+    (R, K, B)); the weights of :class:`DiscreteIWELBO` and of the reference runs' log p(x) (Burda et al. 2016)."""
+    logits = model.encode(x).unsqueeze(SAMPLE_AXIS - 1)  # (..., 1, B, n)
+    z = bernoulli_from_uniform(logits, noise)  # (..., K, B, n)
+    return model.log_likelihood(x, z) + model.log_prior(z) - bernoulli_log_prob(z, logits)  # (..., K, B)

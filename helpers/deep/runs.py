@@ -32,10 +32,13 @@ from helpers.deep import (
     _kernels,
     bernoulli_vae,
     checkpoints,
+    discrete_estimators,
+    discrete_objectives,
     loop,
     networks,
     objectives,
     optimizers,
+    relaxations,
     schedules,
     training,
     vae,
@@ -55,7 +58,8 @@ MODELS: dict[str, type[nn.Module]] = {
     "NoiseMLP": diffusion_model.NoiseMLP,
 }
 #: the modules whose source defines what a run computes (the code fingerprint)
-CODE = (networks, vae, objectives, schedules, training, loop, optimizers, checkpoints, _kernels)
+CODE = (networks, vae, objectives, schedules, training, loop, optimizers, checkpoints, _kernels,
+        bernoulli_vae, discrete_objectives, discrete_estimators, relaxations)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ training images) plus its data (the data set; the test images of its per-pass cu
 ``Run`` values from :func:`runs` (``deep.reference.runs("iwae")``), so a chapter's live run and its reference run
 differ only where the chapter says so (``dataclasses.replace(run, epochs=...)``).
 
-The settings are the chapters' own (book/deep/iwae.ipynb, book/deep/vae.ipynb); seed s fixes a run's initial
-weights, so seed s of every run of one network starts from the same weights and the differences between methods
-are paired.
+The settings are the chapters' own (book/deep/iwae.ipynb, vae.ipynb, discrete.ipynb, stl.ipynb); seed s fixes a
+run's initial weights, so seed s of every run of one network starts from the same weights and the differences
+between methods are paired.
 
 Data: the training images are the first ``run.train_images`` of the data set's ``"train"`` split; the curve's test
 images are the first ``test_images`` of its ``"test"`` split (all when None), binarized once by deep.train when the
@@ -24,14 +24,16 @@ from torch import Tensor
 
 from helpers.common.validation import check_count, check_instance
 from helpers.deep.data import DATASETS, fixed_binarization, load_images
+from helpers.deep.discrete_objectives import DiscreteELBO, DiscreteIWELBO
 from helpers.deep.objectives import ELBO, IWELBO
 from helpers.deep.optimizers import Adam
 from helpers.deep.runs import ModelSpec, Run
 from helpers.deep.schedules import StagedLR, cyclical_beta
 from helpers.deep.training import TEST_BINARIZATION_SEED
 
-#: the chapters whose reference runs `make reference` trains (``smoke`` is the tests' two-pass run on the digits)
-CHAPTERS = ("vae", "iwae")
+#: the chapters whose reference runs `make reference` trains, in training order (``smoke`` is the tests' two-pass run
+#: on the digits)
+CHAPTERS = ("vae", "iwae", "discrete", "stl")
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,60 @@ def _vae_entries() -> list[Entry]:
     return out
 
 
+#: the discrete chapter's benchmark (*Gradients for discrete latent variables*, "A benchmark on images"): 200 binary
+#: latents, a linear and a nonlinear network, each estimator at two decoder evaluations per image where it can
+DISCRETE_NETWORKS = {"linear": (), "nonlinear": (200, 200)}
+DISCRETE_ESTIMATORS = {
+    "leave-one-out": DiscreteELBO("leave-one-out", 2),
+    "nvil": DiscreteELBO("nvil", 2),
+    "gumbel": DiscreteELBO("gumbel", 2, 0.5),
+    "arm": DiscreteELBO("arm"),
+    "disarm": DiscreteELBO("disarm"),
+}
+DISCRETE_SEEDS = (3_000, 3_001, 3_002)
+#: 14 passes over 60,000 images in batches of 50: 16,800 steps per run (the chapter's build trained 1,600 when the
+#: reference runs were planned; its standard scale now trains 320)
+DISCRETE_PASSES = 14
+#: log p(x) with k = 1,000 (the papers compare the estimators by their bounds, not by Burda et al.'s k = 5,000; the
+#: build evaluates 10 runs x 3 seeds, 5 times cheaper)
+DISCRETE_EVALUATION = Evaluation(loglik_samples=1_000)
+
+
+def _discrete_entries() -> list[Entry]:
+    out = []
+    for net, hidden in DISCRETE_NETWORKS.items():
+        for name, objective in DISCRETE_ESTIMATORS.items():
+            # NVIL's baseline network b(x) (784-100-1) only where it is used: it is built after the encoder, the
+            # decoder and the prior, so seed s starts every estimator from the same model (and 3 x 8 baselines
+            # stored for nothing would cost 7 MB of the 100 MB cap)
+            spec = ModelSpec.of("BernoulliVAE", 784, 200, hidden_dims=hidden, baseline_hidden=100 * (name == "nvil"))
+            run = Run(spec, objective, DISCRETE_PASSES, DISCRETE_SEEDS, batch_size=50, optimizer=Adam(1e-3),
+                      binarization="dynamic", test_objective=DiscreteIWELBO(20), train_images=60_000)  # fmt: skip
+            out.append(Entry("discrete", f"{net}-{name}", run, test_images=2_000, evaluation=DISCRETE_EVALUATION))
+    return out
+
+
+#: the sticking-the-landing chapter's estimators on Burda et al.'s network and optimizer (as the IWAE chapter): the
+#: IWAE's total derivative at K = 5 is the IWAE chapter's run iwae/iwae-k5 (the same value), not trained twice
+STL_K = 5
+STL_ESTIMATORS = {
+    "vae-total": ELBO(kl="monte-carlo"),
+    "vae-stl": ELBO(kl="monte-carlo", gradient="path"),
+    "iwae-stl": IWELBO(STL_K, gradient="path"),
+    "iwae-dreg": IWELBO(STL_K, gradient="dreg"),
+}
+
+
+def _stl_entries() -> list[Entry]:
+    out = []
+    for name, objective in STL_ESTIMATORS.items():
+        test = ELBO() if name.startswith("vae") else IWELBO(STL_K)
+        run = Run(IWAE_SPEC, objective, IWAE_PASSES[STL_K], IWAE_SEEDS, batch_size=100, optimizer=IWAE_ADAM,
+                  binarization="dynamic", test_objective=test, train_images=60_000)  # fmt: skip
+        out.append(Entry("stl", name, run))
+    return out
+
+
 def _smoke_entries() -> list[Entry]:
     """Two passes of a small VAE on 200 of the 8 x 8 digits (always offline): the tests' reference run."""
     spec = ModelSpec.of("VAE", 64, hidden_dims=(16,), latent_dim=4)
@@ -161,7 +217,7 @@ def _smoke_entries() -> list[Entry]:
 
 
 CATALOGUE: dict[str, dict[str, Entry]] = {}
-for _entry in (*_iwae_entries(), *_vae_entries(), *_smoke_entries()):
+for _entry in (*_iwae_entries(), *_vae_entries(), *_discrete_entries(), *_stl_entries(), *_smoke_entries()):
     CATALOGUE.setdefault(_entry.chapter, {})[_entry.name] = _entry
 del _entry
 

@@ -3,7 +3,9 @@ evaluation (the chapter's, the tests') agrees with it within Monte Carlo error.
 
 Per evaluation image i and replica r (shapes (R, n)):
 
-* ``elbo``: the ELBO with the closed-form KL, averaged over S = ``elbo_samples`` draws z ~ q(z | x);
+* ``elbo``: the ELBO with the closed-form KL, averaged over S = ``elbo_samples`` draws z ~ q(z | x) (Gaussian latents:
+  ``deep.ELBO(S)``; binary latents, a ``deep.BernoulliVAE``: ``deep.DiscreteELBO("reinforce", S)``, whose value is
+  the same Monte Carlo reconstruction term with the closed-form KL);
 * ``log_px``: the importance-sampled estimate log p(x) ~ logsumexp_j log w_j - log k, w_j = p(x, z_j) / q(z_j | x),
   k = ``loglik_samples`` (Burda et al. 2016), a stochastic lower bound;
 * ``log_px_mc_se``: its first-order Monte Carlo SE from the same weights, sd(w) / (sqrt(k) mean(w)) (a diagnostic:
@@ -24,6 +26,9 @@ from torch import Tensor, nn
 
 from helpers.common.stats import mean_and_se
 from helpers.common.validation import check_instance
+from helpers.deep.bernoulli_vae import BernoulliVAE
+from helpers.deep.discrete_objectives import DiscreteELBO, draw_uniforms
+from helpers.deep.discrete_objectives import log_weights as discrete_log_weights
 from helpers.deep.objectives import ELBO, log_weights
 from helpers.deep.reference.catalogue import Entry, data
 
@@ -40,7 +45,11 @@ def _log_px(model: nn.Module, x: Tensor, k: int, generator: torch.Generator) -> 
     estimates, ses = [], []
     step = max(1, PAIRS_PER_CHUNK // k)
     for i in range(0, len(x), step):
-        log_w = log_weights(model, x[i : i + step], k, generator=generator).double()  # (k, b)
+        if isinstance(model, BernoulliVAE):  # binary latents (the discrete chapter)
+            noise = draw_uniforms(model, x[i : i + step], k, generator)
+            log_w = discrete_log_weights(model, x[i : i + step], noise).double()  # (k, b)
+        else:
+            log_w = log_weights(model, x[i : i + step], k, generator=generator).double()  # (k, b)
         estimates.append(torch.logsumexp(log_w, 0) - math.log(k))
         w = torch.exp(log_w - log_w.max(0).values)  # rescaled: sd / mean is unchanged
         ses.append(w.std(0) / (math.sqrt(k) * w.mean(0)))
@@ -61,7 +70,10 @@ def evaluate(e: Entry, models: list[nn.Module], x_eval: Tensor | None = None) ->
         device = next(model.parameters()).device
         x = model.check_input(x_eval.to(device), "x_eval")
         g = torch.Generator(device=device).manual_seed(ev.seed + r)
-        objective = ELBO(ev.elbo_samples)
+        # binary latents: the Monte Carlo reconstruction term and the closed-form KL (the estimator sets only the
+        # gradient, and nothing here differentiates)
+        binary = isinstance(model, BernoulliVAE)
+        objective = DiscreteELBO("reinforce", ev.elbo_samples) if binary else ELBO(ev.elbo_samples)
         out["elbo"].append(torch.cat([objective(model, x[i : i + 250], generator=g).double().cpu()
                                       for i in range(0, len(x), 250)]))  # fmt: skip
         log_px, se = _log_px(model, x, ev.loglik_samples, g)

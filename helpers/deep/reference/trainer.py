@@ -288,13 +288,13 @@ def print_status(selected: list[Entry], root: str | Path | None = None, cap: int
     cap = SIZE_CAP_BYTES if cap is None else cap
     rows = [status(e, root) for e in selected]
     total, fits = 0, []
-    print(f"{'run':<24}{'passes':>12}{'MB':>8}{'CPU s/pass':>12}  state")
+    print(f"{'run':<34}{'passes':>12}{'MB':>8}{'CPU s/pass':>12}  state")
     for row in rows:
         total += row["bytes"]
         fits.append(total <= cap)
         per_pass = row.get("cpu_per_pass", math.nan)
         print(
-            f"{row['key']:<24}{row['passes']:>6} / {row['target']:<4}{row['bytes'] / 2**20:>8.1f}"
+            f"{row['key']:<34}{row['passes']:>6} / {row['target']:<4}{row['bytes'] / 2**20:>8.1f}"
             f"{per_pass:>12.1f}  {row['state']}{'' if fits[-1] else '  (beyond the size cap)'}",
             file=sys.stdout,
         )
