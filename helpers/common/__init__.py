@@ -8,7 +8,7 @@ tables shown as HTML in a notebook, as text elsewhere) and traces (iterations un
 level).
 """
 
-from helpers.common.config import SCALE_NAMES, Scale, Setup, get_device, get_scale, register_scales, setup
+from helpers.common.config import SCALE_NAMES, Scale, Setup, get_device, get_scale, setup
 from helpers.common.densities import (
     HALF_LOG_2PI,
     LOG_2PI,
@@ -72,7 +72,6 @@ __all__ = [
     "normal_positive_moments",
     "paired_ratio_and_se",
     "ratio_and_se",
-    "register_scales",
     "sample_gamma",
     "setup",
     "show_table",

@@ -146,14 +146,14 @@ def test_every_part_of_the_book_has_its_package_and_tests():
 TESTED_WITH = {
     "common": {"plotting": "config"},
     "models": {},
-    "vi": {"meanfield": "bbvi", "normal_gamma_bbvi": "bbvi", "scales": "cavi"},
-    "estimators": {"support": "monte_carlo", "scales": "monte_carlo"},
+    "vi": {"meanfield": "bbvi", "normal_gamma_bbvi": "bbvi", "scales": "vi_scales"},
+    "estimators": {"support": "monte_carlo", "scales": "estimators_scales"},
     "check": {"_feedback": "feedback", "elbo": "vi", "cavi": "vi", "bbvi": "vi", "natural_gradients": "vi",
               "gradient_estimators": "estimators", "vae": "deep", "iwae": "deep", "stl": "deep", "discrete": "deep",
               "diffusion": "deep"},
     "deep": {"evaluation": "vae", "objectives": "vae", "_kernels": "vae", "checkpoints": "training",
              "networks": "training", "loop": "training", "optimizers": "training", "history": "training",
-             "schedules": "training", "scales": "training",
+             "schedules": "training",
              **{f"reference_{m}": "reference" for m in ("catalogue", "chapters", "files", "loading", "metrics",
                                                           "trainer", "__main__")}},
 }  # fmt: skip
