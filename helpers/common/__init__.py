@@ -4,9 +4,8 @@ config (setup, device, the scale presets), validation (the only home of argument
 Monte Carlo numbers, and ``verdict``, the one rule for comparing methods over seeds), densities (log 2 pi and the
 Normal, Gamma, Bernoulli log-densities), sampling (Gamma draws from a generator), families (mean-field
 reparameterized families), quadrature (deterministic references, Gauss–Hermite moments), optimize (a deterministic
-``maximize``), timing (``Timer``), plotting (the course style), tables (results
-tables shown as HTML in a notebook, as text elsewhere) and traces (iterations until an optimization trace reaches a
-level).
+``maximize``), timing (``Timer``), plotting (the course style), tables (results tables shown as HTML in a notebook,
+as text elsewhere) and traces (iterations until an optimization trace reaches a level).
 """
 
 from helpers.common.config import SCALE_NAMES, Scale, Setup, get_device, get_scale, setup
