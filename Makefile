@@ -173,7 +173,7 @@ lab: $(STAMP) $(KERNEL) datasets
 # ---------------------------------------------------------------------------------------------- the tests
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests benchmarks book
-	$(BIN)/ruff format --check helpers tests benchmarks
+	$(BIN)/ruff format --check helpers tests benchmarks book
 
 unit: $(STAMP) datasets
 	BOOK_SCALE=quick $(BIN)/pytest -m "not site" tests

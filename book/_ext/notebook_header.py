@@ -43,19 +43,24 @@ MACROS_CELL_ID = "course-macros"
 PLACEHOLDER_URL = "https://github.com/<owner>/<repo>"
 #: the guard's source; {url} is the repository (a PLACEHOLDER_URL guard adds how to find the owner and name)
 GUARD_TEMPLATE = """\
-#@title Colab, or a Python without the course: run this cell first {{ display-mode: "form" }}
+# @title Colab, or a Python without the course: run this cell first {{ display-mode: "form" }}
 # It stops with the one line to run when the course package is missing (hidden on the website; `make lab`,
 # Binder and CI have the package). The line:
 #     %pip install "vi-gradients-course @ git+{url}"
 import importlib.util
 
-COURSE_REPOSITORY = "{url}"  # pyproject.toml's [project.urls] Repository (make notebook-headers)
+# pyproject.toml's [project.urls] Repository (make notebook-headers)
+COURSE_REPOSITORY = "{url}"
 if importlib.util.find_spec("helpers") is None or importlib.util.find_spec("helpers.common") is None:
     raise ModuleNotFoundError(
         "This chapter needs the course package (vi-gradients-course, imported as `helpers`). Run this one line in a "
         f'new cell:\\n\\n    %pip install "vi-gradients-course @ git+{{COURSE_REPOSITORY}}"\\n\\n'
-        + ("with <owner>/<repo> the GitHub repository this notebook comes from (on Colab: the part of the address "
-           "after colab.research.google.com/github/, up to /blob/). " if "<owner>" in COURSE_REPOSITORY else "")
+        + (
+            "with <owner>/<repo> the GitHub repository this notebook comes from (on Colab: the part of the address "
+            "after colab.research.google.com/github/, up to /blob/). "
+            if "<owner>" in COURSE_REPOSITORY
+            else ""
+        )
         + "Then restart the session (Colab: Runtime > Restart session) and run all cells again."
     ) from None"""
 
@@ -125,7 +130,7 @@ def updated(text: str, found: dict[str, str], url: str) -> str:
         cells.insert(0, macros_cell)
     code = [cell for cell in cells if cell["cell_type"] == "code"]
     if not code or not _is_guard(code[0]):
-        raise ValueError("the first code cell must be the Colab guard (it tests find_spec(\"helpers\"))")
+        raise ValueError('the first code cell must be the Colab guard (it tests find_spec("helpers"))')
     code[0]["source"] = _lines(guard_source(url))
     return json.dumps(notebook, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 

@@ -3,12 +3,12 @@
 config (setup, device, the scale presets), validation (the only home of argument checks), stats (uncertainty of
 Monte Carlo numbers, and ``verdict``, the one rule for comparing methods over seeds), densities (log 2 pi and the
 Normal, Gamma, Bernoulli log-densities), sampling (Gamma draws from a generator), families (mean-field
-reparameterized families), quadrature (deterministic references), plotting (the course style), tables (results
-tables shown as HTML in a notebook, as text elsewhere) and traces (iterations until an optimization trace reaches a
-level).
+reparameterized families), quadrature (deterministic references, Gauss–Hermite moments), optimize (a deterministic
+``maximize``), timing (``Timer``), plotting (the course style), tables (results tables shown as HTML in a notebook,
+as text elsewhere) and traces (iterations until an optimization trace reaches a level).
 """
 
-from helpers.common.config import SCALE_NAMES, Scale, Setup, get_device, get_scale, register_scales, setup
+from helpers.common.config import SCALE_NAMES, Scale, Setup, get_device, get_scale, setup
 from helpers.common.densities import (
     HALF_LOG_2PI,
     LOG_2PI,
@@ -20,7 +20,15 @@ from helpers.common.densities import (
     standard_normal_log_prob,
 )
 from helpers.common.families import FAMILIES, LogNormal, Normal, get_family
-from helpers.common.quadrature import checked_quad, normal_positive_log_moment, normal_positive_moments
+from helpers.common.optimize import maximize
+from helpers.common.quadrature import (
+    GaussHermiteMoments,
+    checked_quad,
+    gauss_hermite,
+    gauss_hermite_moments,
+    normal_positive_log_moment,
+    normal_positive_moments,
+)
 from helpers.common.sampling import sample_gamma
 from helpers.common.stats import (
     Z_95,
@@ -40,6 +48,7 @@ from helpers.common.stats import (
     z_scores,
 )
 from helpers.common.tables import Table, show_table
+from helpers.common.timing import Timer
 from helpers.common.traces import first_hit
 
 __all__ = [
@@ -48,21 +57,26 @@ __all__ = [
     "LOG_2PI",
     "SCALE_NAMES",
     "Z_95",
+    "GaussHermiteMoments",
     "LogNormal",
     "Normal",
     "Scale",
     "Setup",
     "Table",
+    "Timer",
     "Verdict",
     "bernoulli_log_prob",
     "checked_quad",
     "exact_variance_se",
     "first_hit",
     "gamma_log_prob",
+    "gauss_hermite",
+    "gauss_hermite_moments",
     "get_device",
     "get_family",
     "get_scale",
     "interval_table",
+    "maximize",
     "mean_and_se",
     "mean_central_moments",
     "normal_log_prob",
@@ -72,7 +86,6 @@ __all__ = [
     "normal_positive_moments",
     "paired_ratio_and_se",
     "ratio_and_se",
-    "register_scales",
     "sample_gamma",
     "setup",
     "show_table",

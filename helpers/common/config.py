@@ -4,13 +4,18 @@ Importing this module changes no global state. :func:`setup` is the only functio
 notebook calls it once, in its imports-and-seed cell::
 
     cfg = helpers.setup(seed=0)
-    cfg.scale.deep.epochs, cfg.device, cfg.generator
+    cfg.scale.deep.iwae.epochs, cfg.device, cfg.generator
 
 The scale is read from the environment variable ``BOOK_SCALE`` (``quick`` | ``standard`` | ``full``):
 ``make test`` runs the notebooks at ``quick``, ``make book`` at ``standard``, and ``full`` reproduces
 paper-scale experiments (a GPU is advised for the deep-model chapters). Without ``BOOK_SCALE`` the scale is
 ``standard``, except in Google Colab (:func:`in_colab`), where it is ``quick``: a free Colab runtime runs a deep
 chapter at ``standard`` for about twenty minutes on its CPU. :func:`setup` then says so, and how to change it.
+
+A chapter's sizes are one frozen dataclass beside its code, in ``helpers/<part>/scales.py``, read as
+``cfg.scale.<part>.<chapter>.<field>``; that module's ``SCALES`` maps each scale name to the part's sizes. This
+module knows no part (``common`` imports nothing else in ``helpers``): ``helpers.setup`` passes every part's
+``SCALES`` to :func:`setup` as ``parts``, and nothing is registered at import time.
 """
 
 from __future__ import annotations
@@ -37,34 +42,17 @@ COLAB_ENV_VAR = "COLAB_RELEASE_TAG"
 #: paper-scale runs.
 SCALE_NAMES = ("quick", "standard", "full")
 
-# part name -> {scale name -> that part's frozen dataclass of sizes}; filled by each part's __init__ through
-# register_scales (common/ cannot import the parts: they depend on it, not the other way round)
-_PART_PRESETS: dict[str, dict[str, object]] = {}
-
-
-def register_scales(part: str, presets: Mapping[str, object]) -> None:
-    """Make ``presets`` (one object per scale name) readable as ``cfg.scale.<part>``; each part calls this once.
-
-    A chapter's sizes live beside its code, in ``helpers/<part>/scales.py``, so adding a chapter never edits a
-    file shared by every chapter. Registering the same part again replaces its presets (module reloads).
-
-    Raises:
-        ValueError: if ``presets`` does not have exactly the scale names :data:`SCALE_NAMES`, or ``part`` is not an
-            identifier.
-    """
-    if not (isinstance(part, str) and part.isidentifier() and part != "name"):
-        raise ValueError(f"part must be a Python identifier other than 'name' (got {part!r}).")
-    if set(presets) != set(SCALE_NAMES):
-        raise ValueError(f"presets for part {part!r} must have the keys {SCALE_NAMES} (got {sorted(presets)}).")
-    _PART_PRESETS[part] = {name: presets[name] for name in SCALE_NAMES}
+#: {part: {scale name: that part's sizes}}, the type of the ``parts`` argument of :func:`get_scale` and :func:`setup`
+PartPresets = Mapping[str, Mapping[str, object]]
 
 
 @dataclass(frozen=True)
 class Scale:
     """Sizes that change with the scale preset; chapters read them instead of hard-coding numbers.
 
-    ``scale.name`` is ``"quick"``, ``"standard"`` or ``"full"``; each part of the book has its own sizes, read as
-    ``scale.<part>.<field>``, e.g. ``cfg.scale.deep.epochs`` (defined in ``helpers/deep/scales.py``).
+    ``scale.name`` is ``"quick"``, ``"standard"`` or ``"full"``; each part of the book has its sizes, one frozen
+    dataclass per chapter, read as ``scale.<part>.<chapter>.<field>``, e.g. ``cfg.scale.deep.iwae.epochs``
+    (defined in ``helpers/deep/scales.py``).
     """
 
     name: str
@@ -74,12 +62,22 @@ class Scale:
         parts = object.__getattribute__(self, "parts")
         if part in parts:
             return parts[part]
-        raise AttributeError(
-            f"the scale has no part {part!r}; parts: {sorted(parts)} (each registered by helpers/<part>/scales.py)."
-        )
+        how = "(each defined in helpers/<part>/scales.py)" if parts else "(helpers.setup passes every part's sizes)"
+        raise AttributeError(f"the scale has no part {part!r}; parts: {sorted(parts)} {how}.")
 
     def __dir__(self) -> list[str]:
         return [*super().__dir__(), *self.parts]
+
+
+def _check_parts(parts: PartPresets) -> None:
+    if not isinstance(parts, Mapping):
+        raise TypeError(f"parts must be a mapping {{part: {{scale name: sizes}}}} (got {type(parts).__name__}).")
+    for part, presets in parts.items():
+        if not (isinstance(part, str) and part.isidentifier() and part != "name"):
+            raise ValueError(f"parts: a part must be a Python identifier other than 'name' (got {part!r}).")
+        if not isinstance(presets, Mapping) or set(presets) != set(SCALE_NAMES):
+            got = sorted(presets) if isinstance(presets, Mapping) else type(presets).__name__
+            raise ValueError(f"parts[{part!r}] must map each of {SCALE_NAMES} to the part's sizes (got {got}).")
 
 
 def in_colab() -> bool:
@@ -92,12 +90,20 @@ def default_scale() -> str:
     return COLAB_SCALE if in_colab() else DEFAULT_SCALE
 
 
-def get_scale(name: str | None = None) -> Scale:
-    """Return the scale preset ``name``, or the one named by ``$BOOK_SCALE``, or :func:`default_scale`.
+def get_scale(name: str | None = None, parts: PartPresets | None = None) -> Scale:
+    """Return the scale preset ``name``, or the one named by ``$BOOK_SCALE``, or :func:`default_scale`, with the
+    sizes of every part in ``parts`` at that scale (``helpers.get_scale`` passes every part of the book).
+
+    Args:
+        name: ``quick`` | ``standard`` | ``full`` (any case, surrounding spaces ignored).
+        parts: {part: {scale name: that part's sizes}}, e.g. ``{"deep": helpers.deep.scales.SCALES}``; None: none.
 
     Raises:
-        ValueError: if the name is not one of ``quick``, ``standard``, ``full``.
+        ValueError: if the name is not one of ``quick``, ``standard``, ``full``, or a part lacks a scale name.
+        TypeError: if ``parts`` is not a mapping.
     """
+    parts = {} if parts is None else parts
+    _check_parts(parts)
     chosen = name if name is not None else os.environ.get(ENV_VAR, default_scale())
     key = chosen.strip().lower() if isinstance(chosen, str) else chosen
     if key not in SCALE_NAMES:
@@ -105,7 +111,7 @@ def get_scale(name: str | None = None) -> Scale:
             f"scale {chosen!r} is unknown (from {'the argument' if name is not None else '$' + ENV_VAR}); "
             f"use one of {list(SCALE_NAMES)}, e.g. `export {ENV_VAR}=quick`."
         )
-    return Scale(name=key, parts={part: presets[key] for part, presets in _PART_PRESETS.items()})
+    return Scale(name=key, parts={part: presets[key] for part, presets in parts.items()})
 
 
 def get_device(prefer: str | None = None) -> torch.device:
@@ -128,7 +134,9 @@ class Setup:
     generator: torch.Generator
 
 
-def setup(seed: int = 0, *, scale: str | None = None, device: str | None = None) -> Setup:
+def setup(
+    seed: int = 0, *, scale: str | None = None, device: str | None = None, parts: PartPresets | None = None
+) -> Setup:
     """Seed every random number generator and set numeric and plotting defaults; call once per notebook.
 
     Seeds Python's ``random``, NumPy's legacy global generator and PyTorch (CPU and CUDA); sets PyTorch's
@@ -140,6 +148,8 @@ def setup(seed: int = 0, *, scale: str | None = None, device: str | None = None)
         scale: overrides ``$BOOK_SCALE`` (``quick`` | ``standard`` | ``full``; without either: ``standard``, or
             ``quick`` in Google Colab).
         device: overrides the device choice (``"cpu"`` or ``"cuda"``).
+        parts: the sizes of each part, {part: {scale name: sizes}} (:func:`get_scale`); ``helpers.setup``, the
+            call every chapter makes, passes every part of the book.
 
     Returns:
         A :class:`Setup` with ``generator``, a ``torch.Generator`` seeded with ``seed`` on ``device``:
@@ -148,7 +158,7 @@ def setup(seed: int = 0, *, scale: str | None = None, device: str | None = None)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed must be a non-negative int (got {seed!r}); pass e.g. seed=0.")
     seed = int(seed)
-    chosen_scale = get_scale(scale)
+    chosen_scale = get_scale(scale, parts)
     chosen_device = get_device(device)
     if scale is None and ENV_VAR not in os.environ and in_colab():
         print(

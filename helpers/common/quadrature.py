@@ -1,4 +1,8 @@
-"""Deterministic one-dimensional integrals used as references for Monte Carlo estimates (float64).
+"""Deterministic integrals used as references for Monte Carlo estimates (float64).
+
+Gauss–Hermite rules give expectations over standard normal noise exactly for polynomials and to machine precision
+for smooth per-draw terms (:func:`gauss_hermite`, :func:`gauss_hermite_moments`: a per-draw estimator's mean,
+variance and fourth central moment, the exact references of the chapters' variance studies).
 
 The Gamma–Poisson ELBO under a Gaussian q reduces to closed forms plus one non-elementary integral per latent,
 ``E[log z; z > 0] = int_0^inf log z N(z; mu, sigma^2) dz``, computed here by adaptive quadrature
@@ -10,13 +14,15 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from scipy import integrate
 from torch import Tensor
 
-from helpers.common.validation import check_location_scale
+from helpers.common.validation import check_callable, check_count, check_instance, check_location_scale
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TAIL = 40.0  # in standard deviations: phi(40) ~ 1e-348 underflows to zero in float64
@@ -125,3 +131,68 @@ def normal_positive_moments(loc: Tensor, scale: Tensor) -> dict[str, Tensor]:
         "sq_dev": scale**2 * (mass - a * density),
         "log": normal_positive_log_moment(loc, scale),
     }
+
+
+def gauss_hermite(num_nodes: int, dim: int = 1, *, dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
+    """Nodes (n^dim, dim) and weights (n^dim,) of the tensor-product Gauss–Hermite rule for eps ~ N(0, I_dim):
+    ``(weights * f(nodes)).sum()`` = E[f(eps)] exactly when f is a polynomial of degree <= 2n - 1 in each coordinate.
+
+    The probabilists' rule (``numpy.polynomial.hermite_e.hermegauss``, weight exp(-x^2 / 2)) with its weights
+    divided by sqrt(2 pi), so that they sum to 1 (Golub & Welsch 1969; Abramowitz & Stegun 25.4.46). The nodes of
+    dimension d vary slowest in the first coordinate (``torch.cartesian_prod`` order).
+
+    Raises:
+        ValueError: ``num_nodes`` or ``dim`` not a positive integer. TypeError: ``dtype`` not a torch dtype.
+    """
+    num_nodes, dim = check_count(num_nodes, "num_nodes"), check_count(dim, "dim")
+    check_instance(dtype, "dtype", torch.dtype, how="e.g. torch.float64")
+    nodes_1d, weights_1d = (torch.tensor(a, dtype=dtype) for a in np.polynomial.hermite_e.hermegauss(num_nodes))
+    weights_1d = weights_1d / math.sqrt(2 * math.pi)
+    if dim == 1:
+        return nodes_1d[:, None], weights_1d
+    nodes = torch.cartesian_prod(*[nodes_1d] * dim)
+    weights = torch.cartesian_prod(*[weights_1d] * dim)
+    product = weights[:, 0]
+    for j in range(1, dim):
+        product = product * weights[:, j]
+    return nodes, product
+
+
+class GaussHermiteMoments(NamedTuple):
+    """What :func:`gauss_hermite_moments` returns, each with the shape of one draw's terms."""
+
+    mean: Tensor
+    variance: Tensor
+    central4: Tensor
+
+
+def gauss_hermite_moments(
+    terms: Callable[[Tensor], Tensor], num_nodes: int, dim: int = 1, *, dtype: torch.dtype = torch.float64
+) -> GaussHermiteMoments:
+    """Mean, variance and fourth central moment of per-draw terms f(eps), eps ~ N(0, I_dim), by Gauss–Hermite.
+
+    With the rule (x_i, w_i) of :func:`gauss_hermite`: mean = sum_i w_i f(x_i), variance = sum_i w_i (f(x_i) -
+    mean)^2, central4 = sum_i w_i (f(x_i) - mean)^4; exact for polynomial terms of degree <= (2n - 1) / 4 in each
+    coordinate, and the reference for the variance of a Monte Carlo average of M draws (variance / M) and for the
+    standard error of a variance estimate (``common.exact_variance_se`` takes variance and central4).
+
+    Args:
+        terms: maps noise of shape (N, dim) to per-draw terms of shape (N, ...) (e.g. an estimator's ``*_terms``).
+        num_nodes: nodes per coordinate n (the rule has n^dim nodes); check convergence by doubling it.
+        dim: the dimension of the noise.
+        dtype: the nodes' dtype (float64 for references).
+
+    Raises:
+        TypeError: ``terms`` not callable. ValueError: ``num_nodes`` or ``dim`` not a positive integer, or ``terms``
+        does not return a tensor with one row per node.
+    """
+    check_callable(terms, "terms", how="pass a function of the noise (N, dim) returning per-draw terms (N, ...)")
+    nodes, weights = gauss_hermite(num_nodes, dim, dtype=dtype)
+    values = terms(nodes)
+    if not isinstance(values, Tensor) or values.ndim == 0 or values.shape[0] != len(nodes):
+        got = f"shape {tuple(values.shape)}" if isinstance(values, Tensor) else type(values).__name__
+        raise ValueError(f"terms(nodes) must be a tensor of shape ({len(nodes)}, ...), one row per node (got {got}).")
+    w = weights.reshape(-1, *[1] * (values.ndim - 1))
+    mean = (w * values).sum(0)
+    centred = values - mean
+    return GaussHermiteMoments(mean, (w * centred**2).sum(0), (w * centred**4).sum(0))

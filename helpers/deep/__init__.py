@@ -6,9 +6,9 @@ binary latents: the Bernoulli VAE (``bernoulli_vae``), the gradient estimators g
 (``discrete_objectives``), and the chapters' long-trained runs, stored verified (``reference``:
 ``deep.reference.runs``, ``.load``). The engine: ``networks`` (one model or R stacked replicas), ``objectives``
 (values that take their noise), ``training`` and ``loop`` (the one loop), ``optimizers``, ``runs`` (runs as values).
-Chapters ``book/deep/*.ipynb`` use it as ``from helpers import deep``; sizes: ``cfg.scale.deep``."""
+Chapters ``book/deep/*.ipynb`` use it as ``from helpers import deep``; sizes: ``cfg.scale.deep.<chapter>``
+(``scales.py``)."""
 
-from helpers.common.config import register_scales
 from helpers.deep import diffusion, reference, scales
 from helpers.deep.bernoulli_vae import BernoulliVAE, bernoulli_kl
 from helpers.deep.data import (
@@ -55,8 +55,6 @@ from helpers.deep.toy import elbo_gradient_terms, elbo_gradient_variance, gaussi
 from helpers.deep.training import TEST_BINARIZATION_SEED, TRAIN_BINARIZATION_SEED, train, train_replicas
 from helpers.deep.vae import VAE
 
-register_scales("deep", scales.SCALES)
-
 __all__ = [
     "ELBO",
     "IWELBO",
@@ -87,6 +85,7 @@ __all__ = [
     "data_root",
     "diffusion",
     "reference",
+    "scales",
     "elbo",
     "elbo_gradient_terms",
     "elbo_gradient_variance",

@@ -1,6 +1,14 @@
-"""Sizes of the part *Deep latent variable models* at each scale, read as ``cfg.scale.deep.<field>``.
+"""Sizes of the part *Deep latent variable models* at each scale: one frozen dataclass per chapter, read as
+``cfg.scale.deep.<chapter>.<field>`` (e.g. ``cfg.scale.deep.iwae.epochs``).
 
-Measured on the 2-core CPU, one torch thread, Burda et al.'s 784-200-200-50 network: see benchmarks/RESULTS.md.
+A new chapter adds its dataclass and its three presets here, and a field of :class:`DeepScale`; nothing else
+changes. Sizes several chapters use (the dataset, the test images, the repetitions on a toy model) are fields of
+each chapter that uses them, with the same values today: a chapter's sizes are read in one place and can change
+without moving another chapter's numbers.
+
+``quick`` takes a few seconds per training run; ``standard`` minutes per chapter on 2 CPU cores; ``full`` is paper
+scale (Burda et al.'s 3,280 passes; a GPU is advised). Measured on the 2-core CPU, one torch thread, Burda et al.'s
+784-200-200-50 network: see benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -9,184 +17,290 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class DeepScale:
-    """Attributes:
-    num_repeats: independent repetitions of a Monte Carlo estimate on the conjugate Gaussian toy model
-        (chapters *Importance-weighted bounds*, *Sticking the landing*).
-    dataset: the ``helpers.deep.load_images`` name (``"auto"``: MNIST, else Fashion-MNIST, else digits).
-    train_images: training images used (``limit``); None: the whole training set (60,000).
-    test_images: test images for the per-epoch test objective and the active units.
-    epochs: epochs of each training run in the VAE chapter.
-    iwae_epochs: epochs (passes) of each IWAE / VAE run in the importance-weighted chapter (Burda et al. train
-        for 3,280 passes: ``full``).
-    loglik_images: test images on which the importance-sampled log p(x) is estimated.
-    loglik_samples: its number of importance samples k (Burda et al.: 5,000).
-    vae_latent_dims: latent dimensions of the AEVB sweep in *The variational autoencoder* (Kingma & Welling 2014,
-        Figure 2, use 3 to 200; we use 2, 10, 20).
-    vae_sweep_epochs: epochs of each run of that sweep (9 runs: 3 dimensions x {L^A, L^B, Gaussian decoder}).
-    vae_gradient_pairs: pairs of independent gradient draws per estimator when *The variational autoencoder*
-        measures the variance of the SGVB gradients.
-    stl_epochs: epochs (passes) of each training run in the sticking-the-landing chapter (five estimators).
-    stl_seeds: independent training seeds (initial weights, shuffles, noise) of each of those five runs, stacked
-        into one replicated model; seed r of every estimator starts from the same weights with the same stream, so
-        the estimators' verdicts come from paired differences across seeds.
-    stl_grad_repeats: independent gradient draws per estimator when that chapter measures the variance of the
-        encoder gradient during training.
-    diffusion_mc_draws: draws of the forward chain in the diffusion chapter's Monte Carlo check of the bound.
-    diffusion_train_epochs: epochs (passes over 20,000 points, batch 256) of each 2-D noise-network run in the
-        diffusion chapter (two runs).
-    diffusion_eval_points: test points on which each 2-D bound is evaluated over all T terms.
-    diffusion_image_epochs: epochs (passes over 10 dequantized copies of the 8 x 8 training digits, batch 128) of
-        the noise network on the digits (``diffusion_seeds`` runs, stacked).
-    diffusion_image_eval: test digits on which the diffusion bound (all T terms) and the VAE bound are evaluated.
-    diffusion_vae_epochs: epochs of the VAE trained on the same dequantized digits for comparison.
-    diffusion_seeds: independent seeds of both digit models (the diffusion-vs-VAE verdict uses their spread).
-    discrete_repeats: independent draws of every estimator's gradient on the enumerable Bernoulli VAE (chapter
-        *Gradients for discrete latent variables*: bias in SEs and variance against the exact gradient).
-    discrete_train_images: training images of that chapter's 200-bit image benchmark.
-    discrete_epochs: passes of each of its training runs (one per estimator and network).
-    discrete_seeds: independent training seeds per estimator in that benchmark (replicated verdicts; trained stacked).
-    discrete_test_images: test images on which that benchmark evaluates its multi-sample bound after every pass.
-    vae_train_images: training images of the chapters *The variational autoencoder* and *Importance-weighted
-        bounds* (``limit``); None: the whole training set (60,000 for MNIST and Fashion-MNIST).
-    vae_seeds: independent training seeds (initial weights, shuffles, noise) of every compared run in those two
-        chapters; their verdicts come from the paired differences across seeds.
-    iwae_epochs_k50: passes of the two K = 50 runs of the importance-weighted chapter (they cost about 25 times
-        a K = 1 pass); ``iwae_epochs`` is the passes of the K = 1 and K = 5 runs.
-    iwae_k50_train_images: training images of those two K = 50 runs (the first ones of the training set); None: all
-        of ``vae_train_images``.
-    iwae_loglik_images, iwae_loglik_samples: test images and importance samples k of the log p(x) estimate of each
-        of that chapter's 6 x ``vae_seeds`` models.
-    reference_images: test images on which a chapter evaluates each loaded reference run in the build (ELBO and
-        log p(x) with the manifest's k = 5,000, checked against the manifest: ``deep.reference.evaluate_in_build``).
+class VAEScale:
+    """Chapter *The variational autoencoder* (``book/deep/vae.ipynb``).
+
+    Attributes:
+        dataset: the ``helpers.deep.load_images`` name (``"auto"``: MNIST, else Fashion-MNIST, else digits).
+        train_images: training images (``limit``); None: the whole training set (60,000 for MNIST and Fashion-MNIST).
+        test_images: test images for the per-epoch test objective and the active units.
+        epochs: epochs of each live training run (the verdicts rest on the reference runs' 100 epochs).
+        seeds: independent training seeds (initial weights, shuffles, noise) of every compared run; the verdicts
+            come from the paired differences across seeds.
+        loglik_images: test images on which the importance-sampled log p(x) is estimated.
+        loglik_samples: its number of importance samples k (Burda et al.: 5,000).
+        reference_images: test images on which each loaded reference run is evaluated in the build (ELBO and
+            log p(x) with the manifest's k = 5,000, checked against the manifest: ``deep.reference.evaluate_in_build``).
+        latent_dims: latent dimensions of the AEVB sweep (Kingma & Welling 2014, Figure 2, use 3 to 200).
+        sweep_epochs: epochs of each run of that sweep (9 runs: 3 dimensions x {L^A, L^B, Gaussian decoder}).
+        gradient_pairs: pairs of independent gradient draws per estimator when measuring the variance of the SGVB
+            gradients.
     """
 
-    num_repeats: int
+    dataset: str
     train_images: int | None
     test_images: int
     epochs: int
-    iwae_epochs: int
+    seeds: int
     loglik_images: int
     loglik_samples: int
-    vae_sweep_epochs: int
-    vae_gradient_pairs: int
-    stl_epochs: int
-    stl_grad_repeats: int
-    dataset: str = "auto"
-    vae_latent_dims: tuple[int, ...] = (2, 10, 20)
-    diffusion_mc_draws: int = 20_000
-    diffusion_train_epochs: int = 50
-    diffusion_eval_points: int = 500
-    diffusion_image_epochs: int = 50
-    diffusion_image_eval: int = 200
-    diffusion_vae_epochs: int = 50
-    diffusion_seeds: int = 3
-    discrete_repeats: int = 2_000
-    discrete_train_images: int | None = 10_000
-    discrete_epochs: int = 8
-    discrete_seeds: int = 2
-    discrete_test_images: int = 500
-    vae_train_images: int | None = None
-    vae_seeds: int = 3
-    iwae_epochs_k50: int = 1
-    iwae_k50_train_images: int | None = None
-    iwae_loglik_images: int = 100
-    iwae_loglik_samples: int = 1_000
-    reference_images: int = 100
-    stl_seeds: int = 3
+    reference_images: int
+    latent_dims: tuple[int, ...]
+    sweep_epochs: int
+    gradient_pairs: int
 
 
-SCALES = {
-    "quick": DeepScale(  # a few seconds per training run
-        num_repeats=1_000,
+VAE = {
+    "quick": VAEScale(
+        dataset="auto",
         train_images=1_000,
         test_images=500,
         epochs=2,
-        iwae_epochs=2,
+        seeds=2,
         loglik_images=20,
         loglik_samples=500,
-        vae_sweep_epochs=1,
-        vae_gradient_pairs=50,
-        stl_epochs=2,
-        stl_grad_repeats=10,
-        stl_seeds=2,
-        diffusion_mc_draws=2_000,
-        diffusion_train_epochs=12,
-        diffusion_eval_points=100,
-        diffusion_image_epochs=3,
-        diffusion_image_eval=30,
-        diffusion_vae_epochs=5,
-        discrete_repeats=300,
-        discrete_train_images=400,
-        discrete_epochs=1,
-        discrete_seeds=3,
-        discrete_test_images=250,
-        vae_train_images=1_000,
-        vae_seeds=2,
-        iwae_epochs_k50=1,
-        iwae_loglik_images=20,
-        iwae_loglik_samples=200,
         reference_images=20,
+        latent_dims=(2, 10, 20),
+        sweep_epochs=1,
+        gradient_pairs=50,
     ),
-    "standard": DeepScale(  # minutes per chapter on 2 CPU cores
-        num_repeats=2_000,
-        train_images=10_000,
+    "standard": VAEScale(
+        dataset="auto",
+        train_images=None,
         test_images=2_000,
-        epochs=4,  # the live runs; the verdicts rest on the reference runs (100 epochs)
-        iwae_epochs=2,
+        epochs=4,
+        seeds=3,
         loglik_images=200,
         loglik_samples=5_000,
-        vae_sweep_epochs=3,
-        vae_gradient_pairs=200,
-        stl_epochs=5,
-        stl_grad_repeats=20,
-        stl_seeds=3,
-        diffusion_mc_draws=20_000,
-        diffusion_train_epochs=50,
-        diffusion_eval_points=500,
-        diffusion_image_epochs=50,
-        diffusion_image_eval=200,
-        diffusion_vae_epochs=50,
-        discrete_repeats=2_000,
-        discrete_train_images=4_000,  # the chapter's budget: about 4 minutes on one core
-        discrete_epochs=4,
-        discrete_seeds=3,
-        discrete_test_images=200,
-        vae_train_images=None,
-        vae_seeds=3,
-        iwae_epochs_k50=1,
-        iwae_k50_train_images=10_000,  # one K = 50 pass over 60,000 images costs ~4 min per run
-        iwae_loglik_images=100,
-        iwae_loglik_samples=1_000,
+        reference_images=100,
+        latent_dims=(2, 10, 20),
+        sweep_epochs=3,
+        gradient_pairs=200,
     ),
-    "full": DeepScale(  # paper scale (Burda et al.'s 3,280 passes; a GPU is advised)
-        num_repeats=10_000,
+    "full": VAEScale(
+        dataset="auto",
         train_images=None,
         test_images=10_000,
         epochs=100,
-        iwae_epochs=3_280,
+        seeds=5,
         loglik_images=10_000,
         loglik_samples=5_000,
-        vae_sweep_epochs=100,
-        vae_gradient_pairs=1_000,
-        stl_epochs=100,
-        stl_grad_repeats=100,
-        stl_seeds=5,
-        diffusion_mc_draws=100_000,
-        diffusion_train_epochs=640,
-        diffusion_eval_points=2_000,
-        diffusion_image_epochs=900,
-        diffusion_image_eval=360,
-        diffusion_vae_epochs=500,
-        discrete_repeats=10_000,
-        discrete_train_images=None,
-        discrete_epochs=100,
-        discrete_seeds=5,
-        discrete_test_images=5_000,
-        vae_train_images=None,
-        vae_seeds=5,
-        iwae_epochs_k50=3_280,
-        iwae_loglik_images=10_000,
-        iwae_loglik_samples=5_000,
+        reference_images=100,
+        latent_dims=(2, 10, 20),
+        sweep_epochs=100,
+        gradient_pairs=1_000,
     ),
+}
+
+
+@dataclass(frozen=True)
+class IWAEScale:
+    """Chapter *Importance-weighted bounds* (``book/deep/iwae.ipynb``).
+
+    Attributes:
+        num_repeats: independent repetitions of a Monte Carlo estimate on the conjugate Gaussian toy model.
+        dataset: the ``helpers.deep.load_images`` name (``"auto"``: MNIST, else Fashion-MNIST, else digits).
+        train_images: training images (``limit``); None: the whole training set (60,000).
+        test_images: test images for the per-epoch test objective.
+        seeds: independent training seeds of every compared run; the verdicts come from paired differences.
+        epochs: passes of each K = 1 and K = 5 run (IWAE and VAE; Burda et al. train for 3,280 passes: ``full``).
+        epochs_k50: passes of the two K = 50 runs (they cost about 25 times a K = 1 pass).
+        k50_train_images: training images of those two K = 50 runs (the first ones of the training set); None: all
+            of ``train_images``.
+        loglik_images, loglik_samples: test images and importance samples k of the log p(x) estimate of each of
+            the chapter's 6 x ``seeds`` models.
+        reference_images: test images on which each loaded reference run is evaluated in the build.
+    """
+
+    num_repeats: int
+    dataset: str
+    train_images: int | None
+    test_images: int
+    seeds: int
+    epochs: int
+    epochs_k50: int
+    k50_train_images: int | None
+    loglik_images: int
+    loglik_samples: int
+    reference_images: int
+
+
+IWAE = {
+    "quick": IWAEScale(
+        num_repeats=1_000,
+        dataset="auto",
+        train_images=1_000,
+        test_images=500,
+        seeds=2,
+        epochs=2,
+        epochs_k50=1,
+        k50_train_images=None,
+        loglik_images=20,
+        loglik_samples=200,
+        reference_images=20,
+    ),
+    "standard": IWAEScale(
+        num_repeats=2_000,
+        dataset="auto",
+        train_images=None,
+        test_images=2_000,
+        seeds=3,
+        epochs=2,
+        epochs_k50=1,
+        k50_train_images=10_000,  # one K = 50 pass over 60,000 images costs ~4 min per run
+        loglik_images=100,
+        loglik_samples=1_000,
+        reference_images=100,
+    ),
+    "full": IWAEScale(
+        num_repeats=10_000,
+        dataset="auto",
+        train_images=None,
+        test_images=10_000,
+        seeds=5,
+        epochs=3_280,
+        epochs_k50=3_280,
+        k50_train_images=None,
+        loglik_images=10_000,
+        loglik_samples=5_000,
+        reference_images=100,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class STLScale:
+    """Chapter *Sticking the landing* (``book/deep/stl.ipynb``).
+
+    Attributes:
+        num_repeats: independent repetitions of a Monte Carlo estimate on the conjugate Gaussian toy model.
+        dataset: the ``helpers.deep.load_images`` name (``"auto"``: MNIST, else Fashion-MNIST, else digits).
+        train_images: training images (``limit``); None: the whole training set (60,000).
+        test_images: test images for the per-epoch test objective.
+        epochs: passes of each training run (five estimators).
+        seeds: independent training seeds (initial weights, shuffles, noise) of each of those five runs, stacked
+            into one replicated model; seed r of every estimator starts from the same weights with the same stream,
+            so the estimators' verdicts come from paired differences across seeds.
+        grad_repeats: independent gradient draws per estimator when measuring the variance of the encoder gradient
+            during training.
+    """
+
+    num_repeats: int
+    dataset: str
+    train_images: int | None
+    test_images: int
+    epochs: int
+    seeds: int
+    grad_repeats: int
+
+
+STL = {
+    "quick": STLScale(
+        num_repeats=1_000, dataset="auto", train_images=1_000, test_images=500, epochs=2, seeds=2, grad_repeats=10
+    ),
+    "standard": STLScale(
+        num_repeats=2_000, dataset="auto", train_images=10_000, test_images=2_000, epochs=5, seeds=3, grad_repeats=20
+    ),
+    "full": STLScale(
+        num_repeats=10_000, dataset="auto", train_images=None, test_images=10_000, epochs=100, seeds=5, grad_repeats=100
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DiscreteScale:
+    """Chapter *Gradients for discrete latent variables* (``book/deep/discrete.ipynb``).
+
+    Attributes:
+        num_repeats: the unit of repetitions of the one-bit and Bernoulli checks (they draw 10 or 20 times it).
+        grad_repeats: independent draws of every estimator's gradient on the enumerable Bernoulli VAE (bias in
+            SEs and variance against the exact gradient).
+        dataset: the ``helpers.deep.load_images`` name (``"auto"``: MNIST, else Fashion-MNIST, else digits).
+        train_images: training images of the 200-bit image benchmark; None: the whole training set.
+        test_images: test images on which that benchmark evaluates its multi-sample bound after every pass.
+        epochs: passes of each of its training runs (one per estimator and network).
+        seeds: independent training seeds per estimator in that benchmark (replicated verdicts; trained stacked).
+    """
+
+    num_repeats: int
+    grad_repeats: int
+    dataset: str
+    train_images: int | None
+    test_images: int
+    epochs: int
+    seeds: int
+
+
+DISCRETE = {
+    "quick": DiscreteScale(
+        num_repeats=1_000, grad_repeats=300, dataset="auto", train_images=400, test_images=250, epochs=1, seeds=3
+    ),
+    "standard": DiscreteScale(  # the benchmark's budget: about 4 minutes on one core
+        num_repeats=2_000, grad_repeats=2_000, dataset="auto", train_images=4_000, test_images=200, epochs=4, seeds=3
+    ),
+    "full": DiscreteScale(
+        num_repeats=10_000,
+        grad_repeats=10_000,
+        dataset="auto",
+        train_images=None,
+        test_images=5_000,
+        epochs=100,
+        seeds=5,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DiffusionScale:
+    """Chapter *Diffusion models* (``book/deep/diffusion.ipynb``).
+
+    Attributes:
+        mc_draws: draws of the forward chain in the Monte Carlo check of the bound.
+        train_epochs: epochs (passes over 20,000 points, batch 256) of each 2-D noise-network run (two runs).
+        eval_points: test points on which each 2-D bound is evaluated over all T terms.
+        image_epochs: epochs (passes over 10 dequantized copies of the 8 x 8 training digits, batch 128) of the
+            noise network on the digits (``seeds`` runs, stacked).
+        image_eval: test digits on which the diffusion bound (all T terms) and the VAE bound are evaluated.
+        vae_epochs: epochs of the VAE trained on the same dequantized digits for comparison.
+        seeds: independent seeds of both digit models (the diffusion-vs-VAE verdict uses their spread).
+    """
+
+    mc_draws: int
+    train_epochs: int
+    eval_points: int
+    image_epochs: int
+    image_eval: int
+    vae_epochs: int
+    seeds: int
+
+
+DIFFUSION = {
+    "quick": DiffusionScale(
+        mc_draws=2_000, train_epochs=12, eval_points=100, image_epochs=3, image_eval=30, vae_epochs=5, seeds=3
+    ),
+    "standard": DiffusionScale(
+        mc_draws=20_000, train_epochs=50, eval_points=500, image_epochs=50, image_eval=200, vae_epochs=50, seeds=3
+    ),
+    "full": DiffusionScale(
+        mc_draws=100_000, train_epochs=640, eval_points=2_000, image_epochs=900, image_eval=360, vae_epochs=500, seeds=3
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DeepScale:
+    """The part's sizes at one scale, one field per chapter: ``cfg.scale.deep.vae``, ``.iwae``, ``.stl``,
+    ``.discrete``, ``.diffusion``."""
+
+    vae: VAEScale
+    iwae: IWAEScale
+    stl: STLScale
+    discrete: DiscreteScale
+    diffusion: DiffusionScale
+
+
+#: {scale name: the part's sizes}, read by ``helpers.setup`` as ``cfg.scale.deep``
+SCALES = {
+    name: DeepScale(vae=VAE[name], iwae=IWAE[name], stl=STL[name], discrete=DISCRETE[name], diffusion=DIFFUSION[name])
+    for name in VAE
 }

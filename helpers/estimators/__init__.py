@@ -2,9 +2,9 @@
 gradients (``monte_carlo``), score-function baselines (``baselines``), the support warning (``support``), and the
 log-normal q fitted with natural-gradient steps (``lognormal_q``; the chapter *Natural gradients* also uses the
 exponential families, Gamma fits and natural-gradient VI of the part before, ``helpers.vi``).
-Chapters ``book/estimators/*.ipynb`` use it as ``from helpers import estimators``; sizes: ``cfg.scale.estimators``."""
+Chapters ``book/estimators/*.ipynb`` use it as ``from helpers import estimators``; sizes:
+``cfg.scale.estimators.<chapter>`` (``scales.py``)."""
 
-from helpers.common.config import register_scales
 from helpers.estimators import scales
 from helpers.estimators.baselines import leave_one_out_baseline, same_draws_baseline, separate_draws_baseline
 from helpers.estimators.lognormal_q import Q_METHODS, QFit, log_scale_gradient, lognormal_q_fit
@@ -26,8 +26,6 @@ from helpers.estimators.monte_carlo import (
 )
 from helpers.estimators.support import SupportWarning, warn_outside_support
 
-register_scales("estimators", scales.SCALES)
-
 __all__ = [
     "BASELINES",
     "LatentModel",
@@ -47,6 +45,7 @@ __all__ = [
     "reparameterization_terms",
     "repeated_estimates",
     "same_draws_baseline",
+    "scales",
     "score_function_gradient",
     "score_function_terms",
     "separate_draws_baseline",

@@ -2,9 +2,8 @@
 the loop; ``normal_gamma_bbvi``, the chapter's model) on the Normal–Gamma mean-field family (``meanfield``), and the
 exponential families (``exponential_family``), Gamma fits (``gamma_fit``) and natural-gradient VI (``ngvi``) that
 the chapter *Natural gradients* (part *Monte Carlo gradient estimators*) builds on. Chapters ``book/vi/*.ipynb``
-use it as ``from helpers import vi``; sizes that change with the scale: ``cfg.scale.vi`` (``scales.py``)."""
+use it as ``from helpers import vi``; sizes that change with the scale: ``cfg.scale.vi.<chapter>`` (``scales.py``)."""
 
-from helpers.common.config import register_scales
 from helpers.vi import scales
 from helpers.vi.bbvi import (
     COEFFICIENTS,
@@ -65,8 +64,6 @@ from helpers.vi.normal_gamma_bbvi import (
     normal_gamma_gradient,
 )
 
-register_scales("vi", scales.SCALES)
-
 __all__ = [
     "COEFFICIENTS",
     "NORMAL_GAMMA_BLANKET",
@@ -99,6 +96,7 @@ __all__ = [
     "rao_blackwellized_weights",
     "run_bbvi",
     "sample_q",
+    "scales",
     "step_sizes",
     "to_unconstrained",
     "unconstrained_q_score",

@@ -141,19 +141,32 @@ def test_every_part_of_the_book_has_its_package_and_tests():
         assert (ROOT / "tests" / part).is_dir(), f"book/{part}/ has no tests/{part}/"
 
 
+def test_each_chapter_field_of_a_part_scale_names_one_of_its_notebooks():
+    """cfg.scale.<part>.<chapter>: the chapter's sizes are named after its notebook, book/<part>/<chapter>.ipynb
+    (with - for _)."""
+    import dataclasses
+    import importlib
+
+    for part in PARTS:
+        part_sizes = importlib.import_module(f"helpers.{part}.scales").SCALES["quick"]
+        for chapter in dataclasses.fields(part_sizes):
+            notebook = BOOK / part / f"{chapter.name.replace('_', '-')}.ipynb"
+            assert notebook.is_file(), f"cfg.scale.{part}.{chapter.name} names no notebook ({notebook} is missing)"
+
+
 #: modules whose tests live in a test file named after another module of the same layer (small modules tested with
 #: the code that uses them); every other module m of helpers/<layer>/ has tests/<layer>/test_m.py
 TESTED_WITH = {
     "common": {"plotting": "config"},
     "models": {},
-    "vi": {"meanfield": "bbvi", "normal_gamma_bbvi": "bbvi", "scales": "cavi"},
-    "estimators": {"support": "monte_carlo", "scales": "monte_carlo"},
+    "vi": {"meanfield": "bbvi", "normal_gamma_bbvi": "bbvi", "scales": "vi_scales"},
+    "estimators": {"support": "monte_carlo", "scales": "estimators_scales"},
     "check": {"_feedback": "feedback", "elbo": "vi", "cavi": "vi", "bbvi": "vi", "natural_gradients": "vi",
               "gradient_estimators": "estimators", "vae": "deep", "iwae": "deep", "stl": "deep", "discrete": "deep",
               "diffusion": "deep"},
     "deep": {"evaluation": "vae", "objectives": "vae", "_kernels": "vae", "checkpoints": "training",
              "networks": "training", "loop": "training", "optimizers": "training", "history": "training",
-             "schedules": "training", "scales": "training",
+             "schedules": "training",
              **{f"reference_{m}": "reference" for m in ("catalogue", "chapters", "files", "loading", "metrics",
                                                           "trainer", "__main__")}},
 }  # fmt: skip

@@ -110,8 +110,9 @@ def test_notebook_has_one_imports_and_seed_cell_near_the_top(path):
         )
 
 
-#: a code cell this long must not define functions: split it, or move the experiment code into helpers
-MAX_LINES_WITH_DEFINITIONS = 40
+#: no code cell is longer (non-blank lines): one idea per cell, readable on the website (issue 28; QuantEcon's
+#: lectures keep cells at 10-26 lines); a longer cell is split where one idea ends, or its code moves into helpers
+MAX_CELL_LINES = 40
 #: how a chapter could decide a comparison over seeds by a rule of its own (the book has one: common.verdict)
 OWN_VERDICT = re.compile(r"^\s*def verdict\b|\bt\.ppf\(|stats\.t\.ppf\(|\bttest_(1samp|rel|ind)\(", re.M)
 
@@ -120,16 +121,28 @@ def _code_cells(path):
     return [(i, c.source) for i, c in enumerate(nbformat.read(path, as_version=4).cells) if c.cell_type == "code"]
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if "deep" in p.parts], ids=lambda p: p.name)
-def test_no_long_cell_defines_functions(path):
-    """Issue 23: the deep chapters' harness cells shrink to declarations, tables and figures."""
-    for index, source in _code_cells(path):
-        lines = [line for line in source.splitlines() if line.strip()]
-        if re.search(r"^\s*(def|class) ", source, re.M):
-            assert len(lines) <= MAX_LINES_WITH_DEFINITIONS, (
-                f"{path.name} cell {index}: {len(lines)} non-blank lines define functions "
-                f"(at most {MAX_LINES_WITH_DEFINITIONS}): split the cell or move the code into helpers"
-            )
+def long_cells(cells: list[tuple[int, str]], limit: int = MAX_CELL_LINES) -> list[str]:
+    """The code cells of ``cells`` ((index, source) pairs) with more than ``limit`` non-blank lines."""
+    out = []
+    for index, source in cells:
+        n = sum(1 for line in source.splitlines() if line.strip())
+        if n > limit:
+            out.append(f"cell {index}: {n} non-blank lines (at most {limit}): split it where one idea ends")
+    return out
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_code_cell_is_longer_than_the_bound(path):
+    assert long_cells(_code_cells(path)) == [], path.name
+
+
+def test_the_cell_bound_catches_a_planted_long_cell():
+    ok = "\n".join(f"x{i} = {i}" for i in range(MAX_CELL_LINES)) + "\n\n\n"  # blank lines do not count
+    planted = ok + "y = 0\n"
+    assert long_cells([(3, ok)]) == []
+    assert long_cells([(3, ok), (5, planted)]) == [
+        f"cell 5: {MAX_CELL_LINES + 1} non-blank lines (at most {MAX_CELL_LINES}): split it where one idea ends"
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -55,60 +56,46 @@ def test_in_colab_the_default_scale_is_quick_and_setup_says_how_to_change_it(how
     assert capsys.readouterr().out == ""
 
 
-def _presets(part):
-    return [getattr(helpers.common.get_scale(name), part) for name in helpers.common.SCALE_NAMES]
-
-
-def test_every_part_registers_its_presets_with_the_same_fields():
-    scale = helpers.common.get_scale("quick")
-    assert set(scale.parts) == {"vi", "estimators", "deep"}
-    for part in scale.parts:
-        types = {type(preset) for preset in _presets(part)}
-        assert len(types) == 1, part  # one dataclass per part, the same fields at every scale
-    assert helpers.setup(seed=0, scale="quick").scale.deep.epochs == scale.deep.epochs
+def test_every_part_of_the_book_has_one_frozen_dataclass_of_sizes_per_chapter():
+    """cfg.scale.<part>.<chapter>.<field>: each preset is a frozen dataclass of the same type at every scale (that
+    each chapter field names a notebook of the book is checked in tests/book/test_layout.py)."""
+    scales = [helpers.get_scale(name) for name in common.SCALE_NAMES]
+    assert set(scales[0].parts) == {"vi", "estimators", "deep"}
+    for part in scales[0].parts:
+        presets = [getattr(scale, part) for scale in scales]
+        assert len({type(p) for p in presets}) == 1, part  # one dataclass per part at every scale
+        for chapter in dataclasses.fields(presets[0]):
+            sizes = [getattr(p, chapter.name) for p in presets]
+            assert len({type(x) for x in sizes}) == 1 and dataclasses.is_dataclass(sizes[0]), (part, chapter.name)
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                sizes[0].__setattr__(dataclasses.fields(sizes[0])[0].name, 0)
+    cfg = helpers.setup(seed=0, scale="quick")
+    assert cfg.scale.deep.iwae.epochs == scales[0].deep.iwae.epochs == helpers.deep.scales.IWAE["quick"].epochs
 
 
 def test_an_unknown_part_is_a_clear_attribute_error():
     with pytest.raises(AttributeError, match="no part 'dep'.*deep"):
-        helpers.common.get_scale("quick").dep  # noqa: B018
+        helpers.get_scale("quick").dep  # noqa: B018
 
 
-def test_register_scales_refuses_incomplete_presets():
-    with pytest.raises(ValueError, match="quick"):
-        helpers.common.register_scales("new_part", {"quick": object()})
-    assert "new_part" not in helpers.common.get_scale("quick").parts
+def test_common_knows_no_part_and_nothing_is_registered_at_import():
+    """common imports nothing else of helpers: its get_scale gives the parts it is passed, and a scale without them
+    says where they come from."""
+    assert common.get_scale("quick").parts == {}
+    with pytest.raises(AttributeError, match="helpers.setup"):
+        common.get_scale("quick").deep  # noqa: B018
+    assert not [name for name in vars(common.config) if "register" in name.lower() or name.startswith("_PART")]
+    parts = {"new_part": {name: name.upper() for name in common.SCALE_NAMES}}
+    assert common.get_scale("full", parts).new_part == "FULL"  # a new part needs no registry
 
 
-def test_scales_grow():
-    quick, standard, full = _presets("estimators")
-    assert quick.num_repeats <= standard.num_repeats <= full.num_repeats
-    assert quick.num_repeats >= 1_000  # the chapter's variance study needs >= 1,000 repetitions at every scale
-    for scale in (quick, standard, full):
-        assert scale.sample_sizes[0] == 1 and scale.sample_sizes[-1] == 10_000
-    quick, standard, full = _presets("vi")
-    for field in ("bbvi_repeats", "bbvi_seeds", "bbvi_iters"):
-        assert getattr(quick, field) <= getattr(standard, field) <= getattr(full, field), field
-
-
-def test_deep_model_scales_grow():
-    quick, standard, full = _presets("deep")
-    assert quick.train_images <= standard.train_images and full.train_images is None
-    for field in (
-        "num_repeats",
-        "test_images",
-        "epochs",
-        "iwae_epochs",
-        "loglik_images",
-        "loglik_samples",
-        "stl_epochs",
-        "stl_grad_repeats",
-        "stl_seeds",
-    ):
-        assert getattr(quick, field) <= getattr(standard, field) <= getattr(full, field), field
-    assert standard.loglik_samples == full.loglik_samples == 5_000  # Burda et al.'s k
-    # Burda et al. (2016, sec. 5): 3^i passes at learning rate 1e-3 * 10^(-i/7) for i = 0, ..., 7
-    assert full.iwae_epochs == sum(3**i for i in range(8))
-    assert quick.stl_seeds >= 2 and quick.stl_epochs >= 2  # a verdict over seeds, and a last pass's gain
+def test_get_scale_refuses_incomplete_presets():
+    with pytest.raises(ValueError, match=r"parts\['new_part'\].*standard"):
+        common.get_scale("quick", {"new_part": {"quick": object()}})
+    with pytest.raises(ValueError, match="identifier"):
+        common.get_scale("quick", {"name": {name: 0 for name in common.SCALE_NAMES}})
+    with pytest.raises(TypeError, match="parts must be a mapping"):
+        common.get_scale("quick", [("deep", {})])
 
 
 def test_setup_seeds_reproducibly():

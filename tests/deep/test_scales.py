@@ -1,25 +1,59 @@
-"""The deep part's scale presets (helpers/deep/scales.py): what the VAE and IWAE chapters promise of them."""
+"""The deep part's sizes (helpers/deep/scales.py), one frozen dataclass per chapter: what the chapters promise of
+them."""
 
 from __future__ import annotations
 
-import helpers
+import dataclasses
+
+from helpers.deep import scales
 
 
-def _deep(name: str):
-    return helpers.common.get_scale(name).deep
-
-
-def test_standard_scale_trains_on_the_full_training_set_with_replicated_seeds():
-    quick, standard, full = (_deep(name) for name in ("quick", "standard", "full"))
-    assert standard.vae_train_images is None and full.vae_train_images is None  # all 60,000 images (issue 12)
-    assert quick.vae_train_images is not None and quick.vae_train_images <= 2_000  # CI stays in seconds
-    # the IWAE chapter's reference runs see all 60,000 images; its live K = 50 pair sees the first ones (the budget)
-    assert standard.iwae_k50_train_images is not None and standard.iwae_k50_train_images >= 5_000
-    assert full.iwae_k50_train_images is None
-    assert standard.vae_seeds >= 3 and full.vae_seeds >= standard.vae_seeds  # verdicts from >= 3 seeds
-    assert quick.vae_seeds >= 2  # an SE across seeds needs two
-    for field in ("iwae_epochs_k50", "iwae_loglik_images", "iwae_loglik_samples", "vae_sweep_epochs"):
+def _grow(presets: dict, *fields: str) -> None:
+    quick, standard, full = (presets[name] for name in ("quick", "standard", "full"))
+    for field in fields:
         assert getattr(quick, field) <= getattr(standard, field) <= getattr(full, field), field
-    assert full.iwae_epochs_k50 == full.iwae_epochs  # Burda's passes for all six runs (test_config)
-    assert full.iwae_loglik_samples == 5_000  # and their k
-    assert standard.epochs >= 2 and standard.vae_sweep_epochs >= 2  # the flattening criterion needs two epochs
+
+
+def test_the_vae_and_iwae_chapters_train_on_the_full_training_set_with_replicated_seeds():
+    for presets in (scales.VAE, scales.IWAE):
+        quick, standard, full = presets["quick"], presets["standard"], presets["full"]
+        assert standard.train_images is None and full.train_images is None  # all 60,000 images (issue 12)
+        assert quick.train_images is not None and quick.train_images <= 2_000  # CI stays in seconds
+        assert standard.seeds >= 3 and full.seeds >= standard.seeds  # verdicts from >= 3 seeds
+        assert quick.seeds >= 2  # an SE across seeds needs two
+    # the IWAE chapter's reference runs see all 60,000 images; its live K = 50 pair sees the first ones (the budget)
+    assert scales.IWAE["standard"].k50_train_images is not None and scales.IWAE["standard"].k50_train_images >= 5_000
+    assert scales.IWAE["full"].k50_train_images is None
+
+
+def test_the_scales_grow():
+    _grow(scales.VAE, "test_images", "epochs", "loglik_images", "loglik_samples", "sweep_epochs", "gradient_pairs")
+    _grow(scales.IWAE, "num_repeats", "epochs", "epochs_k50", "loglik_images", "loglik_samples")
+    _grow(scales.STL, "num_repeats", "test_images", "epochs", "seeds", "grad_repeats")
+    _grow(scales.DISCRETE, "num_repeats", "grad_repeats", "epochs", "seeds")
+    _grow(scales.DIFFUSION, "mc_draws", "train_epochs", "eval_points", "image_epochs", "image_eval", "vae_epochs")
+    assert scales.STL["quick"].train_images <= scales.STL["standard"].train_images
+    assert scales.STL["full"].train_images is None
+
+
+def test_what_the_chapters_say_of_their_sizes():
+    vae, iwae, stl = scales.VAE, scales.IWAE, scales.STL
+    assert vae["standard"].loglik_samples == vae["full"].loglik_samples == 5_000  # Burda et al.'s k
+    # Burda et al. (2016, sec. 5): 3^i passes at learning rate 1e-3 * 10^(-i/7) for i = 0, ..., 7
+    assert iwae["full"].epochs == iwae["full"].epochs_k50 == sum(3**i for i in range(8))  # for all six runs
+    assert iwae["full"].loglik_samples == 5_000  # and their k
+    assert vae["standard"].epochs >= 2 and vae["standard"].sweep_epochs >= 2  # the flattening criterion: two epochs
+    assert stl["quick"].seeds >= 2 and stl["quick"].epochs >= 2  # a verdict over seeds, and a last pass's gain
+    assert scales.DISCRETE["quick"].seeds >= 2 and scales.DIFFUSION["quick"].seeds >= 2  # an SE across seeds
+    for presets in (scales.IWAE, scales.STL, scales.DISCRETE):
+        assert presets["quick"].num_repeats >= 1_000  # the toy models' Monte Carlo checks
+
+
+def test_the_chapters_that_share_a_size_use_the_same_value():
+    """Shared sizes are duplicated per chapter on purpose (a chapter's sizes are read in one place); the chapters
+    read the same data set, so that their numbers compare."""
+    for name in ("quick", "standard", "full"):
+        part = scales.SCALES[name]
+        datasets = {getattr(part, c.name).dataset for c in dataclasses.fields(part) if c.name != "diffusion"}
+        assert datasets == {"auto"}, name
+        assert part.vae.reference_images == part.iwae.reference_images  # the reference runs' build evaluation
