@@ -24,13 +24,16 @@ def test_the_vae_and_iwae_chapters_train_on_the_full_training_set_with_replicate
     # the IWAE chapter's reference runs see all 60,000 images; its live K = 50 pair sees the first ones (the budget)
     assert scales.IWAE["standard"].k50_train_images is not None and scales.IWAE["standard"].k50_train_images >= 5_000
     assert scales.IWAE["full"].k50_train_images is None
+    # the AEVB sweep of the VAE chapter: the first 20,000 images at standard (its nine runs were the build's largest
+    # cell), all of them in full
+    assert scales.VAE["standard"].sweep_train_images == 20_000 and scales.VAE["full"].sweep_train_images is None
 
 
 def test_the_scales_grow():
     _grow(scales.VAE, "test_images", "epochs", "loglik_images", "loglik_samples", "sweep_epochs", "gradient_pairs")
     _grow(scales.IWAE, "num_repeats", "epochs", "epochs_k50", "loglik_images", "loglik_samples")
-    _grow(scales.STL, "num_repeats", "test_images", "epochs", "seeds", "grad_repeats")
-    _grow(scales.DISCRETE, "num_repeats", "grad_repeats", "epochs", "seeds")
+    _grow(scales.STL, "num_repeats", "test_images", "epochs", "seeds", "grad_repeats", "reference_images")
+    _grow(scales.DISCRETE, "num_repeats", "grad_repeats", "epochs", "seeds", "reference_images")
     _grow(scales.DIFFUSION, "mc_draws", "train_epochs", "eval_points", "image_epochs", "image_eval", "vae_epochs")
     assert scales.STL["quick"].train_images <= scales.STL["standard"].train_images
     assert scales.STL["full"].train_images is None
