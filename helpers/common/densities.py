@@ -14,6 +14,7 @@ References: Bishop (2006), *Pattern Recognition and Machine Learning*, appendix 
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +23,7 @@ from torch import Tensor
 from helpers.common.validation import (
     as_tensor,
     check_broadcasts_to,
+    check_floating,
     check_instance,
     check_positive,
     check_real,
@@ -49,6 +51,10 @@ def normal_log_prob(z: Tensor, mu: Tensor | float, sigma: Tensor | float) -> Ten
     ``sigma`` is a standard deviation (not a variance). Kept as one expression, (z - mu) / sigma, so that autograd
     sees the dependence on mu and sigma (the path-derivative estimators detach them on purpose).
     """
+    _check_vectors(z, "z")  # types and shapes only: a hot path
+    for name, value in (("mu", mu), ("sigma", sigma)):
+        if not isinstance(value, Tensor) and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+            raise TypeError(f"{name} must be a number or a tensor broadcastable to z (got {type(value).__name__}).")
     if not isinstance(sigma, Tensor) and not sigma > 0:  # a float: checked (a tensor is not, on this hot path)
         raise ValueError(f"sigma must be a standard deviation > 0 (got {sigma!r}).")
     log_sigma = torch.log(sigma) if isinstance(sigma, Tensor) else math.log(sigma)
@@ -67,7 +73,7 @@ def normal_log_prob_from_noise(eps: Tensor, log_sigma_sum: Tensor) -> Tensor:
     than recomputing (z - mu) / sigma; its gradient reaches sigma through ``log_sigma_sum`` only (the score term).
     """
     _check_vectors(eps, "eps")
-    check_instance(log_sigma_sum, "log_sigma_sum", Tensor, how="pass torch.log(sigma).sum(-1)")
+    check_floating(log_sigma_sum, "log_sigma_sum")
     check_broadcasts_to(log_sigma_sum, "log_sigma_sum", tuple(eps.shape[:-1]), what="one value per draw of eps")
     return -0.5 * eps.square().sum(-1) - log_sigma_sum - eps.shape[-1] * HALF_LOG_2PI
 
@@ -97,7 +103,7 @@ def normal_log_prob_log_var(x: Tensor, mean: Tensor, log_var: Tensor | float) ->
 def gamma_log_prob(x: Tensor, shape: Tensor | float, rate: Tensor | float) -> Tensor:
     """log Gamma(x; shape a, RATE b) = a log b - lgamma(a) + (a - 1) log x - b x, elementwise (broadcast).
 
-    Rates, not scales: the mean is a / b. For x <= 0 the density is zero; this returns -inf there.
+    Rates, not scales: the mean is a / b. For x <= 0 and x = +inf the density is zero; this returns -inf there.
     """
     check_instance(x, "x", Tensor, how="convert it with torch.as_tensor(x, dtype=torch.float64)")
     if not x.is_floating_point():
@@ -106,7 +112,7 @@ def gamma_log_prob(x: Tensor, shape: Tensor | float, rate: Tensor | float) -> Te
         raise ValueError("x must not contain NaN; check how it was computed.")
     a = check_positive(as_tensor(shape, "shape", dtype=x.dtype).to(x.device), "shape", hint="the Gamma shape a > 0")
     b = check_positive(as_tensor(rate, "rate", dtype=x.dtype).to(x.device), "rate", hint="the Gamma RATE b > 0")
-    positive = x > 0
+    positive = (x > 0) & (x < math.inf)
     safe = torch.where(positive, x, torch.ones_like(x))
     value = a * torch.log(b) - torch.lgamma(a) + (a - 1.0) * torch.log(safe) - b * safe
     return torch.where(positive, value, torch.full_like(value, -math.inf))
@@ -123,7 +129,13 @@ def bernoulli_log_prob(x: Tensor, logits: Tensor) -> Tensor:
     with the same values.
     """
     check_unit_interval(x, "x")
+    check_floating(logits, "logits")
+    try:
+        x, logits = torch.broadcast_tensors(x, logits)  # either may carry the leading (sample, state) axes
+    except RuntimeError:
+        raise ValueError(
+            f"x and logits must have shapes that broadcast (got {tuple(x.shape)} and {tuple(logits.shape)})."
+        ) from None
     # torch's stable form of -(x l - softplus(l)), elementwise before the sum (no cancellation between two large
     # sums); its gradient is x - sigmoid(l) everywhere, l = 0 included
-    x, logits = torch.broadcast_tensors(x, logits)  # either may carry the leading (sample, state) axes
     return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from helpers.common.densities import HALF_LOG_2PI as _HALF_LOG_2PI
+from helpers.common.validation import check_floating
 
 
 class Normal:
@@ -84,6 +85,7 @@ class LogNormal:
     @staticmethod
     def log_prob(z: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
         """log q(z), shape (...); -inf where some z_d <= 0 (outside the support; log z would give NaN there)."""
+        check_floating(z, "z", min_dim=1, what="draws (..., D)")  # a type check only: a hot path
         inside = (z > 0).all(-1)
         log_z = torch.log(torch.where(z > 0, z, torch.ones_like(z)))
         eps = (log_z - loc) / scale

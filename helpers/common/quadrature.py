@@ -13,6 +13,7 @@ Its derivatives are integrals of the same kind, so the result is differentiable 
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Callable
 from typing import NamedTuple
@@ -22,7 +23,13 @@ import torch
 from scipy import integrate
 from torch import Tensor
 
-from helpers.common.validation import check_callable, check_count, check_instance, check_location_scale
+from helpers.common.validation import (
+    check_callable,
+    check_count,
+    check_instance,
+    check_location_scale,
+    check_positive_number,
+)
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TAIL = 40.0  # in standard deviations: phi(40) ~ 1e-348 underflows to zero in float64
@@ -32,8 +39,14 @@ def checked_quad(f, a: float, b: float, *, abs_tol: float, **kwargs) -> float:
     """``scipy.integrate.quad`` that refuses to return an inaccurate reference.
 
     QUADPACK's own error estimate must be below ``abs_tol`` and it must raise no ``IntegrationWarning``;
-    otherwise a ``RuntimeError`` says so (a reference that is silently wrong is worse than none).
+    otherwise a ``RuntimeError`` says so (a reference that is silently wrong is worse than none). ``a`` and ``b``
+    are numbers (+-inf allowed, NaN not); ``abs_tol`` a finite number > 0.
     """
+    check_callable(f, "f", how="pass the integrand, a function of one float")
+    for name, end in (("a", a), ("b", b)):
+        if isinstance(end, bool) or not isinstance(end, numbers.Real) or math.isnan(end):
+            raise ValueError(f"{name} must be a number, +-inf allowed (got {end!r}); it is an end of the interval.")
+    check_positive_number(abs_tol, "abs_tol", example="abs_tol=1e-10")
     with warnings.catch_warnings():
         warnings.simplefilter("error", integrate.IntegrationWarning)
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,18 @@ from helpers.common.validation import (
 Z_95 = 1.959963984540054  # the 97.5% quantile of N(0, 1)
 
 
+def _warn_nan(values: Tensor, name: str) -> None:
+    """A RuntimeWarning naming ``name`` when it holds NaN: the result will too (a diverged run must be seen). An
+    infinite value is a value (a log-weight of -inf where a draw leaves the support), and gives an infinite mean."""
+    if bool(torch.isnan(values).any()):
+        warnings.warn(
+            f"{name} has {int(torch.isnan(values).sum())} NaN entries of {values.numel()}; the result will be NaN: "
+            "find the run or draw that diverged, or drop it and say so.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 def mean_and_se(values: Tensor, dim: int = 0) -> tuple[Tensor, Tensor]:
     """Sample mean and its standard error s / sqrt(n) along ``dim`` (s: the sample standard deviation, n >= 2).
 
@@ -39,19 +52,23 @@ def mean_and_se(values: Tensor, dim: int = 0) -> tuple[Tensor, Tensor]:
         if values.is_complex():
             raise ValueError(f"values must be real (got a tensor of dtype {values.dtype}).")
         values = values.to(torch.float64)
+    values = as_tensor(values, "values")
     n = values.shape[dim]
     if n < 2:
         raise ValueError(f"values needs at least 2 entries along dim={dim} for a standard error (got {n}).")
+    _warn_nan(values, "values")
     return values.mean(dim), values.std(dim) / math.sqrt(n)
 
 
 def variance_and_se(values: Tensor, dim: int = 0) -> tuple[Tensor, Tensor]:
     """Sample variance and its large-sample standard error sqrt((m4 - s^4) / n), m4 the 4th central moment."""
+    values = as_tensor(values, "values")
     n = values.shape[dim]
     if n < 4:
         raise ValueError(
             f"values needs at least 4 entries along dim={dim} for the variance's standard error (got {n})."
         )
+    _warn_nan(values, "values")
     centred = values - values.mean(dim, keepdim=True)
     var = values.var(dim)
     m4 = (centred**4).mean(dim)
@@ -65,13 +82,25 @@ def z_scores(estimate: Tensor, se: Tensor, reference: Tensor) -> Tensor:
     flip the sign of the z-score, so a negative or NaN ``se`` raises ValueError naming it. A zero SE (an estimate with
     no noise, e.g. a nearly deterministic bit) gives +-inf where the estimate differs from the reference.
     """
-    se_t = se if isinstance(se, Tensor) else torch.as_tensor(se, dtype=torch.float64)
-    if bool((~(se_t >= 0)).any()):
+    se_t = as_tensor(se, "se")
+    if bool((~(se_t >= 0) | (se_t == math.inf)).any()):
         raise ValueError(
-            f"se must hold standard errors >= 0 (got {se_t.tolist()}); a standard error is sd / sqrt(n), never "
-            "negative or NaN: pass the SE itself, not a difference of SEs."
+            f"se must hold finite standard errors >= 0 (got {se_t.tolist()}); a standard error is sd / sqrt(n), never "
+            "negative, NaN or inf: pass the SE itself, not a difference of SEs."
         )
-    return (estimate - reference) / se
+    estimate_t, reference_t = as_tensor(estimate, "estimate"), as_tensor(reference, "reference")
+    shapes = (estimate_t.shape, se_t.shape, reference_t.shape)
+    try:
+        shape = torch.broadcast_shapes(*shapes)
+    except RuntimeError:
+        shape = None
+    if shape is None or shape not in shapes:  # (P, 1) with (P,) would make a (P, P) table of z-scores
+        raise ValueError(
+            f"estimate, se and reference must broadcast to the shape of one of them (got {[tuple(s) for s in shapes]})."
+        )
+    _warn_nan(estimate_t, "estimate")
+    _warn_nan(reference_t, "reference")
+    return (estimate_t - reference_t) / se_t
 
 
 def interval_table(
@@ -92,6 +121,9 @@ def interval_table(
         names: P labels for the quantities (the table's rows); exactly one per quantity, so that no row is dropped
             (fewer names than quantities raise ValueError naming ``names``).
     """
+    check_instance(rows, "rows", dict, how="pass {label: (estimate, se)}")
+    check_instance(names, "names", (list, tuple), how="pass one label per quantity, e.g. ['mean', 'sd']")
+    reference = check_real_tensor(reference, "reference", what="(P,)")
     labels = list(rows)
     size = len(reference)
     if len(names) != size or any(len(est) != size or len(se) != size for est, se in rows.values()):

@@ -227,6 +227,68 @@ def check_images(x: object, name: str) -> Tensor:
     return x
 
 
+def check_floating(value: object, name: str, *, min_dim: int = 0, what: str = "") -> Tensor:
+    """Return ``value``, raising ``TypeError`` naming ``name`` unless it is a floating-point tensor with at least
+    ``min_dim`` axes (``ValueError`` for fewer). Type, dtype and shape only: cheap enough for a hot path."""
+    how = "convert it with torch.as_tensor(..., dtype=torch.float32)"
+    tensor: Tensor = check_instance(value, name, Tensor, how=how)  # type: ignore[assignment]
+    if not tensor.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor (got dtype {tensor.dtype}); convert it: x.float().")
+    if tensor.dim() < min_dim:
+        raise ValueError(
+            f"{name} must have at least {min_dim} axes{' (' + what + ')' if what else ''} (got {tuple(tensor.shape)})."
+        )
+    return tensor
+
+
+def check_batch(x: object, name: str, *, finite: bool = False, stacked: bool = False) -> Tensor:
+    """Return ``x`` as given, raising ``TypeError`` naming ``name`` unless it is a tensor and ``ValueError`` unless it
+    is floating of shape (B, D), one row per datapoint (``stacked``: (..., B, D), any leading axes such as a replica
+    axis R). Type, dtype and shape only, cheap enough for a hot path; ``finite`` adds a pass over the values (NaN or
+    inf raise ``ValueError``)."""
+    tensor: Tensor = check_instance(x, name, Tensor, how="convert it with torch.as_tensor(...)")  # type: ignore[assignment]
+    if (tensor.dim() < 2 if stacked else tensor.dim() != 2) or not tensor.is_floating_point():
+        raise ValueError(
+            f"{name} must be a floating tensor {'(..., B, D)' if stacked else '(B, D)'}, one row per datapoint (got "
+            f"{tensor.dtype} of shape {tuple(tensor.shape)}); a single point is x[None]."
+        )
+    if finite and not bool(torch.isfinite(tensor).all()):
+        raise ValueError(f"{name} must be finite; it contains NaN or inf. Check how it was computed.")
+    return tensor
+
+
+def check_same_shape(value: object, name: str, like: Tensor, like_name: str) -> Tensor:
+    """Return ``value``, raising ``TypeError`` naming ``name`` unless it is a tensor and ``ValueError`` unless it has
+    the shape of ``like`` (called ``like_name``): a tensor that merely broadcasts would give a wrong answer."""
+    tensor: Tensor = check_instance(value, name, Tensor, how="convert it with torch.as_tensor(...)")  # type: ignore[assignment]
+    if tensor.shape != like.shape:
+        raise ValueError(
+            f"{name} must have the shape of {like_name}, {tuple(like.shape)} (got {tuple(tensor.shape)}): it would "
+            "broadcast into a wrong answer."
+        )
+    return tensor
+
+
+def check_steps(
+    t: object, name: str = "t", *, num_steps: int | None = None, shape: tuple[int, ...] | None = None
+) -> Tensor:
+    """Return ``t`` as int64, raising ``TypeError`` naming ``name`` unless it is an integer tensor of time steps,
+    ``ValueError`` unless it has ``shape`` (when given: one step per row) and, when ``num_steps`` = T is given,
+    unless every entry lies in 1..T (a pass over the values: leave ``num_steps`` out on a hot path)."""
+    if not isinstance(t, Tensor) or t.dtype not in (torch.int32, torch.int64):
+        got = f"a tensor of dtype {t.dtype}" if isinstance(t, Tensor) else type(t).__name__
+        raise TypeError(
+            f"{name} must be an integer tensor of time steps in 1..T (got {got}); e.g. torch.randint(1, T + 1, (B,))."
+        )
+    if shape is not None and tuple(t.shape) != tuple(shape):
+        raise ValueError(
+            f"{name} must have shape {tuple(shape)}, one step per row of the batch (got {tuple(t.shape)})."
+        )
+    if num_steps is not None and t.numel() and (int(t.min()) < 1 or int(t.max()) > num_steps):
+        raise ValueError(f"{name} must lie in 1..T = 1..{num_steps} (got {int(t.min())}..{int(t.max())}).")
+    return t.long()
+
+
 def check_last_dim(tensor: object, name: str, size: int, *, what: str = "") -> Tensor:
     """Return ``tensor`` (a floating tensor), raising ``TypeError`` when it is not a tensor and ``ValueError`` naming
     ``name`` unless its last axis has ``size`` entries (a parameter vector of the wrong length is refused rather
@@ -240,33 +302,48 @@ def check_last_dim(tensor: object, name: str, size: int, *, what: str = "") -> T
 
 
 def check_location_scale(
-    loc: object, scale: object, *, dim: int | None = None, dtype: torch.dtype | None = None
+    loc: object,
+    scale: object,
+    *,
+    dim: int | None = None,
+    dtype: torch.dtype | None = None,
+    names: tuple[str, str] = ("loc", "scale"),
 ) -> tuple[Tensor, Tensor]:
     """``loc`` and ``scale`` of a Normal (or of a mean-field family) as floating tensors of one dtype, device and
     shape: loc finite, scale a standard deviation (not a variance, not a precision), finite and > 0.
 
     ``dim`` given: both must have shape (D,) with D = ``dim`` (the parameters of a mean-field family over ``dim``
-    latents; nothing broadcasts). ``dim`` None: they are broadcast to one shape, and shapes that do not broadcast
-    raise ``ValueError`` naming both arguments. Integer tensors become floating; float16 and bfloat16 become float32
-    (their range turns a log-density of -70 into -inf)."""
-    loc_t, scale_t = as_tensor(loc, "loc", dtype=dtype), as_tensor(scale, "scale", dtype=dtype)
+    latents; nothing broadcasts). ``dim`` None: one is broadcast to the other's shape, and shapes that do not
+    broadcast so (including (2, 1) with (2,), which would make a (2, 2) result) raise ``ValueError`` naming both
+    arguments. Integer tensors become floating; float16 and bfloat16 become float32 (their range turns a log-density
+    of -70 into -inf). ``names``: the arguments' names in the caller (e.g.
+    ``("mu", "sigma")``), used in the errors."""
+    loc_name, scale_name = names
+    loc_t, scale_t = as_tensor(loc, loc_name, dtype=dtype), as_tensor(scale, scale_name, dtype=dtype)
     if loc_t.device != scale_t.device:
-        raise ValueError(f"loc and scale must be on the same device (got {loc_t.device} and {scale_t.device}).")
+        raise ValueError(
+            f"{loc_name} and {scale_name} must be on the same device (got {loc_t.device} and {scale_t.device})."
+        )
     if dim is not None:
-        check_shape(loc_t, "loc", (dim,))
-        check_shape(scale_t, "scale", (dim,))
+        check_shape(loc_t, loc_name, (dim,))
+        check_shape(scale_t, scale_name, (dim,))
     else:
         try:
-            loc_t, scale_t = torch.broadcast_tensors(loc_t, scale_t)
+            shape = torch.broadcast_shapes(loc_t.shape, scale_t.shape)
         except RuntimeError:
+            shape = None
+        if shape is None or shape not in (loc_t.shape, scale_t.shape):  # (2, 1) with (2,) would make (2, 2)
             raise ValueError(
-                f"loc and scale must have shapes that broadcast (got {tuple(loc_t.shape)} and {tuple(scale_t.shape)})."
-            ) from None
-    check_finite(loc_t, "loc")
+                f"{loc_name} and {scale_name} must have shapes that broadcast, one to the other's shape (got "
+                f"{tuple(loc_t.shape)} and {tuple(scale_t.shape)})."
+            )
+        loc_t, scale_t = torch.broadcast_tensors(loc_t, scale_t)
+    check_finite(loc_t, loc_name)
     check_positive(
         scale_t,
-        "scale",
-        hint="scale is a standard deviation; pass values > 0, or optimize log_scale and use scale = exp(log_scale)",
+        scale_name,
+        hint=f"{scale_name} is a standard deviation; pass values > 0, or optimize log_{scale_name} and use "
+        f"{scale_name} = exp(log_{scale_name})",
     )
     common = torch.promote_types(loc_t.dtype, scale_t.dtype)
     if common in (torch.float16, torch.bfloat16):

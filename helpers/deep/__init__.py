@@ -33,7 +33,14 @@ from helpers.deep.discrete import (
     sample_bernoulli,
 )
 from helpers.deep.discrete_objectives import DiscreteELBO, DiscreteIWELBO
-from helpers.deep.evaluation import active_units, kl_per_dimension, latent_activity, log_evidence_se, test_metrics
+from helpers.deep.evaluation import (
+    active_units,
+    kl_per_dimension,
+    latent_activity,
+    log_evidence_se,
+    standard_normal_kl,
+    test_metrics,
+)
 from helpers.deep.history import History
 from helpers.deep.images import tile_images
 from helpers.deep.networks import stack, unstack
@@ -45,7 +52,6 @@ from helpers.deep.objectives import (
     iwelbo,
     log_evidence,
     log_weights,
-    standard_normal_kl,
 )
 from helpers.deep.optimizers import Adam
 from helpers.deep.relaxations import categorical_reparametrize, gumbel_max_sample, relaxed_bernoulli

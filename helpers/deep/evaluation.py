@@ -6,9 +6,22 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from helpers.common.validation import check_count, check_nonnegative_number
-from helpers.deep.objectives import ELBO, log_evidence, log_weights, standard_normal_kl
+from helpers.common.validation import check_count, check_instance, check_location_scale, check_nonnegative_number
+from helpers.deep import objectives
+from helpers.deep.objectives import ELBO, log_evidence, log_weights
 from helpers.deep.vae import VAE
+
+
+def standard_normal_kl(mu: Tensor, sigma: Tensor) -> Tensor:
+    """KL(N(mu, diag sigma^2) || N(0, I)) per dimension, 0.5 (mu^2 + sigma^2 - 1) - log sigma: (B, D) -> (B, D).
+
+    ``mu`` finite and ``sigma`` (a standard deviation) finite and > 0, tensors of shapes that broadcast; errors name
+    them. The ELBO calls the same formula unchecked (:mod:`helpers.deep.objectives`, whose source is part of the
+    reference runs' code fingerprint) on the encoder's own outputs."""
+    how = "pass the encoder's output, e.g. mu, sigma = model.encode(x)"
+    check_instance(mu, "mu", Tensor, how=how)
+    check_instance(sigma, "sigma", Tensor, how=how)
+    return objectives.standard_normal_kl(*check_location_scale(mu, sigma, names=("mu", "sigma")))
 
 
 @torch.no_grad()
@@ -46,7 +59,7 @@ def kl_per_dimension(model: VAE, x: Tensor, *, batch_size: int = 1000) -> Tensor
     Chapter: *The variational autoencoder*.
     """
     mu, sigma = _encoder_means_and_scales(model, x, batch_size)
-    return standard_normal_kl(mu, sigma).mean(0)
+    return objectives.standard_normal_kl(mu, sigma).mean(0)
 
 
 @torch.no_grad()
@@ -79,7 +92,7 @@ def test_metrics(
         "elbo_values": values,
         "elbo_ll_values": values_ll,
         "loglik_values": log_px,
-        "kl_values": standard_normal_kl(mu, s).sum(-1),
+        "kl_values": objectives.standard_normal_kl(mu, s).sum(-1),
         "aggregate_terms": (mu - mu.mean(0)).square() + s.square(),
     }
 

@@ -46,8 +46,8 @@ def _leave_one_out_baseline(weights: Tensor, axis: int = -1) -> Tensor:
     num_samples = weights.shape[axis]
     if num_samples < 2:
         raise ValueError(
-            "the leave-one-out baseline needs num_samples >= 2 (got 1); for num_samples=1 pass baseline='separate' "
-            "or a number."
+            "the leave-one-out baseline needs num_samples >= 2 draws in weights (got 1); for num_samples=1 pass "
+            "baseline='separate' or a number."
         )
     total = weights.sum(axis, keepdim=True)
     return (total - weights) / (num_samples - 1)

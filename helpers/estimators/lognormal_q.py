@@ -31,7 +31,7 @@ from helpers.common.validation import (
     check_positive_number,
     check_shape,
 )
-from helpers.estimators.monte_carlo import reparameterization_terms
+from helpers.estimators.monte_carlo import _reparameterization_terms
 from helpers.models.gamma_poisson import GammaPoisson
 
 #: what the four entries of theta are, for the error messages
@@ -52,6 +52,8 @@ def log_scale_gradient(model: GammaPoisson, theta: Tensor, eps: Tensor) -> Tenso
     theta = check_finite(as_tensor(theta, "theta", dtype=torch.float64), "theta")
     check_last_dim(theta, "theta", 4, what=_THETA)
     check_instance(eps, "eps", Tensor)
+    if not eps.is_floating_point():
+        raise TypeError(f"eps must be a floating tensor of standard normal draws (got dtype {eps.dtype}).")
     try:
         torch.broadcast_shapes(eps.shape[:-2], theta.shape[:-1])
         fits = eps.ndim >= 2 and eps.shape[-1] == 2
@@ -67,7 +69,7 @@ def log_scale_gradient(model: GammaPoisson, theta: Tensor, eps: Tensor) -> Tenso
 
 def _log_scale_gradient(model: GammaPoisson, theta: Tensor, eps: Tensor) -> Tensor:
     loc, scale = theta[..., None, :2], torch.exp(theta[..., None, 2:])  # (..., 1, 2)
-    d_loc, d_scale = reparameterization_terms(model, loc, scale, eps, "lognormal")  # (..., S, 2) each
+    d_loc, d_scale = _reparameterization_terms(model, loc, scale, eps, "lognormal")  # (..., S, 2) each
     return torch.cat([d_loc.mean(-2), scale[..., 0, :] * d_scale.mean(-2)], dim=-1)
 
 

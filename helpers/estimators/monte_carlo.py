@@ -36,10 +36,14 @@ from torch import Tensor
 
 from helpers.common.families import Family, get_family
 from helpers.common.validation import (
+    as_tensor,
     check_choice,
     check_count,
+    check_finite,
     check_flag,
+    check_floating,
     check_generator,
+    check_instance,
     check_location_scale,
     check_noise,
     check_real,
@@ -66,7 +70,7 @@ class LatentModel(Protocol):
 
 
 # ------------------------------------------------------------------------------------------ per-draw terms
-def elbo_terms(model: LatentModel, loc: Tensor, scale: Tensor, eps: Tensor, family: str | Family = "normal") -> Tensor:
+def _elbo_terms(model: LatentModel, loc: Tensor, scale: Tensor, eps: Tensor, family: str | Family = "normal") -> Tensor:
     """Log-weights f(z_s) = log p(x, z_s) - log q(z_s) with z_s = T(eps_s; loc, scale); eps (..., S, D) -> (..., S).
 
     Their mean over S is the Monte Carlo ELBO. Chapter: *Gradient estimators*, section "The Monte Carlo estimate".
@@ -77,7 +81,7 @@ def elbo_terms(model: LatentModel, loc: Tensor, scale: Tensor, eps: Tensor, fami
     return model.log_joint(z) - q.log_prob_from_noise(eps, z, loc, scale)
 
 
-def score_function_terms(
+def _score_function_terms(
     model: LatentModel,
     loc: Tensor,
     scale: Tensor,
@@ -107,7 +111,7 @@ def score_function_terms(
     return score_loc * centred[..., None], score_scale * centred[..., None]
 
 
-def reparameterization_terms(
+def _reparameterization_terms(
     model: LatentModel,
     loc: Tensor,
     scale: Tensor,
@@ -138,7 +142,7 @@ def reparameterization_terms(
     return terms_loc, terms_scale
 
 
-def baseline_for(
+def _baseline_for(
     baseline: BaselineChoice,
     model: LatentModel,
     loc: Tensor,
@@ -160,8 +164,8 @@ def baseline_for(
     if baseline == "separate":
         if other_eps is None or other_eps.shape != eps.shape:
             raise ValueError("baseline='separate' needs other_eps, independent noise of the shape of eps.")
-        return _same_draws_baseline(elbo_terms(model, loc, scale, other_eps, family))
-    weights = elbo_terms(model, loc, scale, eps, family)
+        return _same_draws_baseline(_elbo_terms(model, loc, scale, other_eps, family))
+    weights = _elbo_terms(model, loc, scale, eps, family)
     if baseline == "leave-one-out":
         if eps.shape[-2] < 2:
             raise ValueError(
@@ -171,9 +175,93 @@ def baseline_for(
     return _same_draws_baseline(weights)
 
 
+# ------------------------------------------------------------------------------------------ the public per-draw terms
+def _terms_args(model: object, loc: object, scale: object, eps: object) -> tuple[Tensor, Tensor, Tensor]:
+    """The arguments of the public per-draw terms, checked: a model with log_joint, loc finite and scale > 0 (shapes
+    that broadcast), eps floating, finite, (..., S, D)."""
+    if not callable(getattr(model, "log_joint", None)):
+        raise TypeError(
+            f"model must have a log_joint(z) method (got {type(model).__name__}); e.g. models.GammaPoisson()."
+        )
+    check_instance(eps, "eps", Tensor, how="draw it with estimators.draw_noise(num_samples, D)")
+    dim = eps.shape[-1] if eps.ndim else 1  # type: ignore[union-attr]
+    for name, value in (("loc", loc), ("scale", scale)):
+        value = as_tensor(value, name)
+        if value.ndim == 0 or value.shape[-1] != dim:  # a (1,) loc would broadcast over the D latents
+            raise ValueError(
+                f"{name} must have D = {dim} entries on its last axis, one per latent, as eps (got "
+                f"{tuple(value.shape)})."
+            )
+    loc_t, scale_t = check_location_scale(loc, scale)
+    check_noise(eps, dim)
+    if not eps.is_floating_point():  # type: ignore[union-attr]
+        raise TypeError(f"eps must be a floating tensor of standard normal draws (got dtype {eps.dtype}).")  # type: ignore[union-attr]
+    return loc_t, scale_t, check_finite(eps, "eps")  # type: ignore[arg-type]
+
+
+def elbo_terms(model: LatentModel, loc: Tensor, scale: Tensor, eps: Tensor, family: str | Family = "normal") -> Tensor:
+    """Log-weights f(z_s) = log p(x, z_s) - log q(z_s) with z_s = T(eps_s; loc, scale); eps (..., S, D) -> (..., S).
+
+    Their mean over S is the Monte Carlo ELBO. Chapter: *Gradient estimators*, section "The Monte Carlo estimate".
+    loc finite, scale > 0, eps finite (errors name them).
+    """
+    return _elbo_terms(model, *_terms_args(model, loc, scale, eps), family)
+
+
+@renamed_arguments(control_variate="baseline")
+def score_function_terms(
+    model: LatentModel,
+    loc: Tensor,
+    scale: Tensor,
+    eps: Tensor,
+    family: str | Family = "normal",
+    baseline: Tensor | float | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Per-draw score-function terms grad_lambda log q(z_s) (f(z_s) - b_s), each of shape (..., S, D); the arguments
+    as in :func:`elbo_terms`, ``baseline`` b_s broadcastable to (..., S) or None (see :func:`_score_function_terms`
+    for the maths). Chapter: *Gradient estimators*, "The score-function estimator"."""
+    if baseline is not None and not isinstance(baseline, Tensor):
+        check_real(baseline, "baseline", hint="a number, a tensor broadcastable to (..., S) or None")
+    return _score_function_terms(model, *_terms_args(model, loc, scale, eps), family, baseline)
+
+
+def reparameterization_terms(
+    model: LatentModel,
+    loc: Tensor,
+    scale: Tensor,
+    eps: Tensor,
+    family: str | Family = "normal",
+    path_derivative: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """Per-draw reparameterization terms, each of shape (..., S, D); the arguments as in :func:`elbo_terms` (see
+    :func:`_reparameterization_terms` for the maths). Chapter: *Gradient estimators*, "The reparameterization
+    estimator"."""
+    check_flag(path_derivative, "path_derivative")
+    return _reparameterization_terms(model, *_terms_args(model, loc, scale, eps), family, path_derivative)
+
+
+@renamed_arguments(control_variate="baseline")
+def baseline_for(
+    baseline: BaselineChoice,
+    model: LatentModel,
+    loc: Tensor,
+    scale: Tensor,
+    eps: Tensor,
+    family: str | Family = "normal",
+    other_eps: Tensor | None = None,
+) -> Tensor | float | None:
+    """The baseline b_s named by ``baseline`` for the draws ``eps`` (..., S, D); the arguments as in
+    :func:`elbo_terms` (see :func:`_baseline_for`)."""
+    check_baseline(baseline)
+    return _baseline_for(baseline, model, *_terms_args(model, loc, scale, eps), family, other_eps)
+
+
+@renamed_arguments(control_variate="baseline")
 def separate_noise(baseline: BaselineChoice, eps: Tensor, generator: torch.Generator | None) -> Tensor | None:
     """The independent noise batch a ``"separate"`` baseline needs (None for every other baseline)."""
     check_baseline(baseline)
+    check_floating(eps, "eps", min_dim=2, what="(..., S, D) standard normal draws")
+    check_generator(generator)
     if baseline != "separate":
         return None
     return torch.randn(eps.shape, generator=generator, dtype=eps.dtype, device=eps.device)
@@ -210,6 +298,11 @@ def draw_noise(
 
 
 def _prepare(model: LatentModel, loc: object, scale: object, num_samples: object, generator):
+    if not isinstance(getattr(model, "latent_dim", None), int) or not callable(getattr(model, "log_joint", None)):
+        raise TypeError(
+            f"model must be a latent-variable model with latent_dim and log_joint(z) (got {type(model).__name__}); "
+            "e.g. models.GammaPoisson()."
+        )
     loc_t, scale_t = check_location_scale(loc, scale, dim=model.latent_dim)
     loc_t, scale_t = loc_t.detach(), scale_t.detach()  # estimates, not surrogates: no autograd graph is kept
     num = check_count(num_samples, "num_samples")
@@ -255,7 +348,7 @@ def elbo_estimate(
     """
     loc_t, scale_t, eps = _prepare_with_noise(model, loc, scale, num_samples, generator)
     _count_outside(model, loc_t, scale_t, eps, family, "elbo_estimate")
-    return elbo_terms(model, loc_t, scale_t, eps, family).mean(-1)
+    return _elbo_terms(model, loc_t, scale_t, eps, family).mean(-1)
 
 
 @renamed_arguments(control_variate="baseline")
@@ -283,8 +376,8 @@ def score_function_gradient(
     other = separate_noise(baseline, eps, generator)
     every_draw = eps if other is None else torch.cat([eps, other], dim=-2)  # the baseline's draws count too
     _count_outside(model, loc_t, scale_t, every_draw, family, "score_function_gradient")
-    b = baseline_for(baseline, model, loc_t, scale_t, eps, family, other)
-    terms_loc, terms_scale = score_function_terms(model, loc_t, scale_t, eps, family, b)
+    b = _baseline_for(baseline, model, loc_t, scale_t, eps, family, other)
+    terms_loc, terms_scale = _score_function_terms(model, loc_t, scale_t, eps, family, b)
     return terms_loc.mean(-2), terms_scale.mean(-2)
 
 
@@ -305,7 +398,7 @@ def reparameterization_gradient(
     """
     loc_t, scale_t, eps = _prepare_with_noise(model, loc, scale, num_samples, generator)
     _count_outside(model, loc_t, scale_t, eps, family, "reparameterization_gradient")
-    terms_loc, terms_scale = reparameterization_terms(model, loc_t, scale_t, eps, family, path_derivative)
+    terms_loc, terms_scale = _reparameterization_terms(model, loc_t, scale_t, eps, family, path_derivative)
     return terms_loc.mean(-2), terms_scale.mean(-2)
 
 
@@ -378,16 +471,16 @@ def repeated_estimates(
         )
         outside.append(model.outside_support(q.transform(eps, loc_t, scale_t)).sum(-1))
         if estimator == "elbo":
-            values.append(elbo_terms(model, loc_t, scale_t, eps, family).mean(-1))
+            values.append(_elbo_terms(model, loc_t, scale_t, eps, family).mean(-1))
             continue
         if estimator == "score_function":
             other = separate_noise(baseline, eps, generator)
             if other is not None:  # a draw outside the support in the baseline's batch spoils the estimate too
                 outside[-1] = outside[-1] + model.outside_support(q.transform(other, loc_t, scale_t)).sum(-1)
-            b = baseline_for(baseline, model, loc_t, scale_t, eps, family, other)
-            terms = score_function_terms(model, loc_t, scale_t, eps, family, b)
+            b = _baseline_for(baseline, model, loc_t, scale_t, eps, family, other)
+            terms = _score_function_terms(model, loc_t, scale_t, eps, family, b)
         else:
-            terms = reparameterization_terms(model, loc_t, scale_t, eps, family, path_derivative)
+            terms = _reparameterization_terms(model, loc_t, scale_t, eps, family, path_derivative)
         values.append(torch.cat([terms[0].mean(-2), terms[1].mean(-2)], dim=-1))
     num_outside = torch.cat(outside)
     draws_per_sample = 2 if estimator == "score_function" and baseline == "separate" else 1

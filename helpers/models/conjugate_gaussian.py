@@ -25,8 +25,8 @@ class ConjugateGaussian:
     """
 
     def __init__(self, x: Tensor, *, prior_mean: float = 0.0, prior_sd: float = 1.0, noise_sd: float = 1.0) -> None:
-        if not isinstance(x, Tensor) or x.ndim != 2 or x.shape[0] < 1:
-            raise ValueError("x must be a tensor of shape (N, D) with N >= 1 observations of D coordinates.")
+        if not isinstance(x, Tensor) or x.ndim != 2 or x.shape[0] < 1 or x.dtype == torch.bool or x.is_complex():
+            raise ValueError("x must be a real tensor of shape (N, D) with N >= 1 observations of D coordinates.")
         if not torch.isfinite(x).all():
             raise ValueError("x contains NaN or inf.")
         prior_mean = check_real(prior_mean, "prior_mean")

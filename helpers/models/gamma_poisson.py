@@ -269,8 +269,9 @@ class GammaPoisson:
 
 def _check_latents(z: object) -> None:
     """TypeError unless z is a tensor, ValueError naming z unless its last axis holds the two latents (u, v)."""
-    if not isinstance(z, Tensor):
-        raise TypeError(f"z must be a torch.Tensor of latents (u, v), shape (..., 2) (got {type(z).__name__}).")
+    if not isinstance(z, Tensor) or not z.is_floating_point():
+        got = f"a tensor of dtype {z.dtype}" if isinstance(z, Tensor) else type(z).__name__
+        raise TypeError(f"z must be a floating torch.Tensor of latents (u, v), shape (..., 2) (got {got}).")
     if z.shape[-1:] != (2,):
         raise ValueError(
             f"z must have shape (..., 2), the latents (u, v) on its last axis (got {tuple(z.shape)}); "

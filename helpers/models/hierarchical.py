@@ -24,9 +24,10 @@ from helpers.common.validation import (
     as_tensor,
     check_count,
     check_finite,
+    check_floating,
     check_generator,
     check_last_dim,
-    check_positive,
+    check_positive_number,
 )
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -47,7 +48,7 @@ class HierarchicalModel:
         if y.ndim != 2 or y.shape != t.shape:
             raise ValueError(f"y and t must both have shape (K, N) (got {tuple(y.shape)} and {tuple(t.shape)}).")
         for name in ("a_v", "b_v"):
-            check_positive(torch.tensor(float(getattr(self, name))), name, hint=f"{name} must be a number > 0")
+            check_positive_number(getattr(self, name), name, example=f"{name}=2.0")
         object.__setattr__(self, "y", y)
         object.__setattr__(self, "t", t)
 
@@ -72,7 +73,7 @@ class HierarchicalModel:
     def check_theta(self, theta: object) -> Tensor:
         """Raise ValueError unless theta has P = 2 (K + 2) + 2 entries on its last axis (TypeError: not a tensor)."""
         what = f"P = 2 (K + 2) + 2 = {self.num_params} for K = {self.num_groups} groups; see init()"
-        return check_last_dim(theta, "theta", self.num_params, what=what)
+        return check_last_dim(check_floating(theta, "theta"), "theta", self.num_params, what=what)
 
     def blanket(self) -> Tensor:
         """(G, F) bool: factor f contains latent group g (the groups' Markov blankets, see the module docstring)."""
@@ -137,7 +138,7 @@ class HierarchicalModel:
     # -------------------------------------------------------------------------------------- exact reference
     def exact_elbo(self, theta: Tensor) -> Tensor:
         """The ELBO of q_theta in closed form (Gaussian and Gamma moments); theta of shape (..., P) -> (...)."""
-        self.check_theta(theta)
+        check_finite(self.check_theta(theta), "theta")
         k = self.num_groups
         m, log_s = theta[..., : k + 2], theta[..., k + 2 : 2 * k + 4]
         var = torch.exp(2.0 * log_s)

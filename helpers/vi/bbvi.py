@@ -33,25 +33,33 @@ from torch import Tensor
 from helpers.common.validation import (
     as_tensor,
     check_callable,
+    check_choice,
     check_count,
+    check_finite,
     check_flag,
+    check_generator,
+    check_instance,
     check_positive_number,
     check_real,
+    check_real_tensor,
+    check_shape,
+    renamed_arguments,
 )
 
 Coefficient = Literal["leave-one-out", "same-draws"] | None
 COEFFICIENTS = ("leave-one-out", "same-draws")
 
 
-def check_coefficient(coefficient: object, *, allow_none: bool = True) -> None:
-    """Raise ValueError naming ``coefficient`` unless it is one of :data:`COEFFICIENTS` (or None when allowed)."""
-    if not (coefficient is None and allow_none) and coefficient not in COEFFICIENTS:
-        allowed = [*COEFFICIENTS, None] if allow_none else list(COEFFICIENTS)
-        raise ValueError(f"coefficient must be one of {allowed} (got {coefficient!r}); 'leave-one-out' is unbiased.")
+def _per_draw(value: object, name: str, what: str) -> Tensor:
+    """A finite floating tensor of shape ``what`` = (S, ...) with at least one draw (check_real_tensor, 2-D)."""
+    tensor = check_real_tensor(value, name, what=what)
+    if tensor.ndim != 2:
+        raise ValueError(f"{name} must have shape {what}, one row per draw (got {tuple(tensor.shape)}).")
+    return tensor
 
 
 # ------------------------------------------------------------------------------------------ the estimator
-def rao_blackwellized_weights(log_p_factors: Tensor, log_q_groups: Tensor, blanket: Tensor) -> Tensor:
+def rao_blackwellized_weights(log_p_factors: object, log_q_groups: object, blanket: object) -> Tensor:
     """Per-group weights w_sg = sum_{f in blanket(g)} log p_f(z_s) - log q_g(z_sg), shape (S, G).
 
     Args:
@@ -60,21 +68,27 @@ def rao_blackwellized_weights(log_p_factors: Tensor, log_q_groups: Tensor, blank
         blanket: (G, F) bool, True where factor f contains z_g (z_g's Markov blanket: its own prior, its
             children's likelihoods). Factors without z_g, and the other groups' log q, are left out: under a
             mean-field q their product with the score of q_g has expectation zero (Ranganath et al. 2014, eq. 5).
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
-    if blanket.shape != (log_q_groups.shape[-1], log_p_factors.shape[-1]):
-        raise ValueError(
-            f"blanket must have shape (G, F) = ({log_q_groups.shape[-1]}, {log_p_factors.shape[-1]}) "
-            f"(got {tuple(blanket.shape)})."
-        )
+    factors = _per_draw(log_p_factors, "log_p_factors", "(S, F)")
+    groups = _per_draw(log_q_groups, "log_q_groups", "(S, G)")
+    check_shape(groups, "log_q_groups", (len(factors), groups.shape[1]), what="one row per draw of log_p_factors")
+    check_instance(blanket, "blanket", Tensor, how="a bool tensor (G, F), e.g. vi.NORMAL_GAMMA_BLANKET")
+    if blanket.dtype != torch.bool:
+        raise ValueError(f"blanket must be a bool tensor (G, F) (got dtype {blanket.dtype}); e.g. mask > 0.")
+    what = "(G, F): G from the columns of log_q_groups, F from those of log_p_factors"
+    check_shape(blanket, "blanket", (groups.shape[1], factors.shape[1]), what=what)
+    return _rao_blackwellized_weights(factors, groups, blanket)
+
+
+def _rao_blackwellized_weights(log_p_factors: Tensor, log_q_groups: Tensor, blanket: Tensor) -> Tensor:
     # a masked sum over F rather than a matrix product: on these small shapes torch's multithreaded matmul costs
     # far more on a loaded machine (benchmarks/bench_bbvi.py times the whole step; RESULTS.md has the numbers)
     in_blanket = torch.where(blanket, log_p_factors[..., None, :], 0.0)  # (S, G, F)
     return in_blanket.sum(-1) - log_q_groups
 
 
-def control_variate_coefficients(terms: Tensor, scores: Tensor, coefficient: Coefficient = "leave-one-out") -> Tensor:
+@renamed_arguments(control_variate="coefficient")
+def control_variate_coefficients(terms: object, scores: object, coefficient: Coefficient = "leave-one-out") -> Tensor:
     """Per-parameter control-variate coefficient a_d = Cov(f_d, h_d) / Var(h_d), f_d = h_d w_d the score-function terms.
 
     Args:
@@ -85,16 +99,20 @@ def control_variate_coefficients(terms: Tensor, scores: Tensor, coefficient: Coe
     Ranganath et al. (2014), section 3.2, pool the ratio over the parameters of each latent variable; one coefficient
     per parameter is the finer variant (its optimum is at least as good for every coordinate). Chapter *Black-box VI*,
     "Control variates".
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
-    check_coefficient(coefficient, allow_none=False)
+    check_choice(coefficient, "coefficient", COEFFICIENTS)
+    f = _per_draw(terms, "terms", "(S, D)")
+    h = check_shape(_per_draw(scores, "scores", "(S, D)"), "scores", tuple(f.shape), what="the shape of terms")
+    if coefficient == "leave-one-out" and len(f) < 3:
+        raise ValueError(f"the leave-one-out coefficient needs num_samples >= 3 (got {len(f)}); draw more samples.")
+    return _control_variate_coefficients(f, h, coefficient)
+
+
+def _control_variate_coefficients(terms: Tensor, scores: Tensor, coefficient: str) -> Tensor:
     num = terms.shape[0]
     if coefficient == "same-draws":
         fc, hc = terms - terms.mean(0), scores - scores.mean(0)
         return ((fc * hc).sum(0) / (hc * hc).sum(0))[None]
-    if num < 3:
-        raise ValueError(f"the leave-one-out coefficient needs num_samples >= 3 (got {num}); draw more samples.")
     # sums over the other S - 1 draws, for every s at once: total minus own term
     m = num - 1
     sum_f, sum_h = terms.sum(0) - terms, scores.sum(0) - scores
@@ -105,7 +123,7 @@ def control_variate_coefficients(terms: Tensor, scores: Tensor, coefficient: Coe
     return cov / var
 
 
-def bbvi_terms(scores: Tensor, weights: Tensor, coefficient: Coefficient = None) -> Tensor:
+def bbvi_terms(scores: object, weights: object, coefficient: Coefficient = None) -> Tensor:
     """Per-draw terms h_d(z_s) (w_sd - a_sd) of the BBVI gradient, shape (S, D); the estimate is their mean over S.
 
     Args:
@@ -116,15 +134,24 @@ def bbvi_terms(scores: Tensor, weights: Tensor, coefficient: Coefficient = None)
             demonstration): subtracts the control variate a_d h_d, a_d from :func:`control_variate_coefficients`.
             E[h_d] = 0, so any a_d independent of z_s leaves the mean unchanged.
     Ranganath et al. (2014), Algorithm 1 and section 3.
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
     """
-    check_coefficient(coefficient)
+    check_choice(coefficient, "coefficient", (*COEFFICIENTS, None))
+    h = _per_draw(scores, "scores", "(S, D)")
+    w = check_real_tensor(weights, "weights", what="(S,) or (S, D)")
+    if tuple(w.shape) not in ((len(h),), tuple(h.shape)):
+        raise ValueError(f"weights must have shape (S,) = ({len(h)},) or (S, D) = {tuple(h.shape)}, one weight per "
+                         f"draw of scores (got {tuple(w.shape)}).")  # fmt: skip
+    if coefficient == "leave-one-out" and len(h) < 3:
+        raise ValueError(f"the leave-one-out coefficient needs num_samples >= 3 (got {len(h)}); draw more samples.")
+    return _bbvi_terms(h, w, coefficient)
+
+
+def _bbvi_terms(scores: Tensor, weights: Tensor, coefficient: Coefficient = None) -> Tensor:
     w = weights[:, None] if weights.ndim == 1 else weights
     terms = scores * w
     if coefficient is None:
         return terms
-    return terms - control_variate_coefficients(terms, scores, coefficient) * scores
+    return terms - _control_variate_coefficients(terms, scores, coefficient) * scores
 
 
 # ------------------------------------------------------------------------------------------ the loop
@@ -146,15 +173,27 @@ class BBVITrace:
 GradientFn = Callable[[Tensor, torch.Generator | None], tuple[Tensor, Tensor]]
 
 
-def step_sizes(grad_sq_sum: Tensor, t: int, step_size: float, decay: float, eps: float = 1e-8) -> Tensor:
+def step_sizes(grad_sq_sum: object, t: int, step_size: float, decay: float, eps: float = 1e-8) -> Tensor:
     """rho_t = step_size * t^(-decay) / sqrt(G_t / t), per coordinate; G_t = sum_{s <= t} g_s^2, shape (P,).
 
     With decay = 1/2 this is AdaGrad, step_size / sqrt(G_t) (Duchi et al. 2011), as in Ranganath et al. (2014).
     With 1/2 < decay <= 1 and G_t / t converging to a finite positive limit (the gradient's second moment), the
     sequence satisfies Robbins and Monro's conditions sum rho_t = infinity, sum rho_t^2 < infinity.
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    ``grad_sq_sum`` finite and >= 0, ``t`` >= 1, ``step_size`` and ``eps`` > 0 (ValueError naming them).
     """
+    g = check_real_tensor(grad_sq_sum, "grad_sq_sum", what="(P,)")
+    if not (g >= 0).all():
+        raise ValueError(f"grad_sq_sum must be >= 0, a running sum of squared gradients (got {g.tolist()}).")
+    return _step_sizes(
+        g,
+        check_count(t, "t"),
+        check_positive_number(step_size, "step_size", example="step_size=1.0"),
+        check_real(decay, "decay", hint="e.g. decay=0.6"),
+        check_positive_number(eps, "eps", example="eps=1e-8"),
+    )
+
+
+def _step_sizes(grad_sq_sum: Tensor, t: int, step_size: float, decay: float, eps: float = 1e-8) -> Tensor:
     return step_size * t ** (-decay) / (torch.sqrt(grad_sq_sum / t) + eps)
 
 
@@ -185,7 +224,8 @@ def run_bbvi(
         raise ValueError(f"decay must be in [0.5, 1] (got {decay!r}); 0.5 is AdaGrad, (0.5, 1] meets Robbins-Monro.")
     step_size = check_positive_number(step_size, "step_size", example="step_size=1.0")
     check_callable(gradient, "gradient", how="pass a function (theta, generator) -> (g, w)")
-    theta = as_tensor(theta0, "theta0").detach().clone()
+    check_generator(generator)
+    theta = check_finite(as_tensor(theta0, "theta0"), "theta0").detach().clone()
     if theta.ndim != 1 or theta.numel() == 0:
         raise ValueError(
             f"theta0 must be a non-empty 1-D vector of unconstrained parameters (got {tuple(theta.shape)})."
@@ -205,7 +245,7 @@ def run_bbvi(
             raise _diverged(t, num_iters, step_size, f"the gradient failed at the new parameters ({error})") from None
         g, w = _check_gradient_result(result, theta) if t == 1 else result
         grad_sq_sum += g * g
-        theta = theta + step_sizes(grad_sq_sum, t, step_size, decay) * g
+        theta = theta + _step_sizes(grad_sq_sum, t, step_size, decay) * g
         thetas[t] = theta
         elbo[t - 1] = w.mean()
         elbo_se[t - 1] = w.std() / math.sqrt(w.numel())
@@ -240,6 +280,7 @@ def _diverged(t: int, num_iters: int, step_size: float, what: str) -> ValueError
 
 
 # ------------------------------------------------------------------------------------------ any grouped model
+@renamed_arguments(control_variate="coefficient")
 def grouped_gradient(
     model,
     theta: Tensor,
@@ -257,13 +298,23 @@ def grouped_gradient(
     weight keeps only its group's Markov-blanket factors and its own log q (:func:`rao_blackwellized_weights`).
     """
     check_flag(rao_blackwellize, "rao_blackwellize")
+    check_choice(coefficient, "coefficient", (*COEFFICIENTS, None))
+    num_samples = check_count(num_samples, "num_samples", minimum=3 if coefficient == "leave-one-out" else 1)
+    if not callable(getattr(model, "sample", None)):
+        raise TypeError(
+            f"model must be a grouped model with sample, log_factors, log_q_groups, score, blanket and param_groups "
+            f"(got {type(model).__name__}); e.g. models.HierarchicalModel."
+        )
+    check_finite(check_instance(theta, "theta", Tensor, how="the unconstrained parameters, e.g. model.init()"), "theta")
+    if not theta.is_floating_point():
+        raise TypeError(f"theta must be a floating tensor (got dtype {theta.dtype}); e.g. model.init().")
     draws = model.sample(theta, num_samples, generator)
     factors = model.log_factors(*draws)  # (S, F)
     log_q_groups = model.log_q_groups(theta, *draws)  # (S, G)
     w = factors.sum(-1) - log_q_groups.sum(-1)  # (S,)
     if rao_blackwellize:
-        weights = rao_blackwellized_weights(factors, log_q_groups, model.blanket())[:, model.param_groups()]
+        weights = _rao_blackwellized_weights(factors, log_q_groups, model.blanket())[:, model.param_groups()]
     else:
         weights = w
-    terms = bbvi_terms(model.score(theta, *draws), weights, coefficient)
+    terms = _bbvi_terms(model.score(theta, *draws), weights, coefficient)
     return terms.mean(0), w

@@ -64,10 +64,10 @@ def _refuse_outside(theta: Tensor, alpha: Tensor, beta: Tensor, name: str, param
 def _omega(omega: object, name: str = "omega") -> Tensor:
     """omega = (mu_N, lambda_N, a_N, b_N) (..., 4) as float64: mu_N finite, lambda_N, a_N, b_N finite and > 0."""
     w = check_last_dim(as_tensor(omega, name, dtype=torch.float64), name, 4, what="(mu_N, lambda_N, a_N, b_N)")
-    check_finite(w[..., 0], "mu_N")
-    check_positive(w[..., 1], "lambda_N", hint="lambda_N is the precision of q(mu); pass a value > 0")
-    check_positive(w[..., 2], "a_N", hint="a_N is the Gamma shape of q(tau); pass a value > 0")
-    check_positive(w[..., 3], "b_N", hint="b_N is the Gamma RATE of q(tau); pass a value > 0")
+    check_finite(w[..., 0], f"{name}[0] = mu_N")
+    check_positive(w[..., 1], f"{name}[1] = lambda_N", hint="lambda_N is the precision of q(mu); pass a value > 0")
+    check_positive(w[..., 2], f"{name}[2] = a_N", hint="a_N is the Gamma shape of q(tau); pass a value > 0")
+    check_positive(w[..., 3], f"{name}[3] = b_N", hint="b_N is the Gamma RATE of q(tau); pass a value > 0")
     return w
 
 

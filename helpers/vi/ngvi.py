@@ -30,8 +30,8 @@ from helpers.common.validation import (
 from helpers.models.normal_gamma import NormalGamma, check_data
 from helpers.vi.cavi import check_prior, normal_gamma_elbo
 from helpers.vi.exponential_family import _omega, from_natural, normal_gamma_natural_params
-from helpers.vi.meanfield import check_q_params, from_unconstrained, to_unconstrained
-from helpers.vi.normal_gamma_bbvi import NormalGammaData, default_init, normal_gamma_gradient
+from helpers.vi.meanfield import _from_unconstrained, _to_unconstrained, check_q_params
+from helpers.vi.normal_gamma_bbvi import NormalGammaData, _normal_gamma_gradient, default_init
 
 
 def conjugate_targets(
@@ -129,7 +129,7 @@ def svi_normal_gamma(
         raise ValueError(f"forgetting must be in (0.5, 1] for Robbins-Monro (got {forgetting!r}).")
     if not check_real(delay, "delay", hint="e.g. delay=1.0") >= 0:
         raise ValueError(f"delay must be >= 0 (got {delay!r}).")
-    omega = default_init(data, prior) if init is None else check_q_params(init)
+    omega = default_init(data, prior) if init is None else check_q_params(init, name="init")
     n = data.numel()
     idx = torch.randint(0, n, (t_max, bsz), generator=generator)  # (T, B) all minibatches at once
     batch = data[idx]
@@ -174,21 +174,21 @@ def bbvi_adam_normal_gamma(
     betas = check_betas(betas)
     check_positive_number(eps, "eps", example="eps=1e-8")
     check_generator(generator)
-    omega = default_init(x, prior) if init is None else check_q_params(init)
-    theta = to_unconstrained(omega).clone()
+    omega = default_init(x, prior) if init is None else check_q_params(init, name="init")
+    theta = _to_unconstrained(omega).clone()
     adam = torch.optim.Adam([theta], lr=lr, betas=betas, eps=eps, maximize=True)
     thetas = torch.empty((t_max + 1, 4), dtype=torch.float64)
     thetas[0] = theta
     for t in range(1, t_max + 1):
-        if not torch.isfinite(from_unconstrained(theta)).all():
+        if not torch.isfinite(_from_unconstrained(theta)).all():
             raise ValueError(
                 f"bbvi_adam_normal_gamma diverged at iteration {t}: q's parameters overflowed (theta = "
                 f"{theta.tolist()}); pass a smaller lr (got lr={lr:g}), e.g. lr={lr / 10:g}."
             )
-        theta.grad, _ = normal_gamma_gradient(
+        theta.grad, _ = _normal_gamma_gradient(
             data, prior, theta, s, coefficient="leave-one-out", rao_blackwellize=True, generator=generator
         )
         adam.step()
         thetas[t] = theta
-    params = from_unconstrained(thetas)
+    params = _from_unconstrained(thetas)
     return VITrace(params=params, elbo=normal_gamma_elbo(check_data(x), prior, *params.unbind(-1)))

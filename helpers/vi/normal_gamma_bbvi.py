@@ -19,11 +19,22 @@ from torch import Tensor
 
 from helpers.common.densities import LOG_2PI
 from helpers.common.sampling import sample_gamma
-from helpers.common.validation import check_count, check_flag
+from helpers.common.validation import (
+    as_tensor,
+    check_choice,
+    check_count,
+    check_finite,
+    check_flag,
+    check_generator,
+    check_instance,
+    check_positive,
+    check_shape,
+    renamed_arguments,
+)
 from helpers.models.normal_gamma import NormalGamma, check_data
-from helpers.vi.bbvi import Coefficient, bbvi_terms, check_coefficient, rao_blackwellized_weights, run_bbvi
+from helpers.vi.bbvi import COEFFICIENTS, Coefficient, _bbvi_terms, _rao_blackwellized_weights, run_bbvi
 from helpers.vi.cavi import check_prior
-from helpers.vi.meanfield import NormalGammaQ, check_q_params, from_unconstrained, to_unconstrained
+from helpers.vi.meanfield import NormalGammaQ, _from_unconstrained, _to_unconstrained, check_q_params
 
 
 # ------------------------------------------------------------------------------------------ the model
@@ -42,17 +53,33 @@ class NormalGammaData:
         return cls(n=data.numel(), xbar=xbar, sum_sq=float(((data - xbar) ** 2).sum()))
 
 
-def log_joint_factors(data: NormalGammaData, prior: NormalGamma, mu: Tensor, tau: Tensor) -> Tensor:
+def log_joint_factors(data: NormalGammaData, prior: NormalGamma, mu: object, tau: object) -> Tensor:
     """The three factors of log p(x, mu, tau), shape (S, 3), for draws mu, tau of shape (S,) with tau > 0:
 
     [log p(x | mu, tau),  log p(mu | tau),  log p(tau)]
     = [N/2 (log tau - log 2 pi) - tau/2 (sum_n (x_n - xbar)^2 + N (xbar - mu)^2),
        1/2 (log lambda_0 + log tau - log 2 pi) - lambda_0 tau (mu - mu_0)^2 / 2,
        a_0 log b_0 - lgamma(a_0) + (a_0 - 1) log tau - b_0 tau].
-    Their sum equals ``prior.log_joint(x, mu, tau)``.
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    Their sum equals ``prior.log_joint(x, mu, tau)``. ``data`` a :class:`NormalGammaData`, ``prior`` a
+    :class:`helpers.NormalGamma`, mu finite and tau > 0 of shapes that broadcast (errors name them otherwise).
     """
+    check_instance(data, "data", NormalGammaData, how="build it with vi.NormalGammaData.from_x(x)")
+    check_prior(prior)
+    mu_t = check_finite(as_tensor(mu, "mu"), "mu")
+    tau_t = check_positive(as_tensor(tau, "tau"), "tau", hint="tau is a precision; pass draws > 0")
+    try:
+        shape = torch.broadcast_shapes(mu_t.shape, tau_t.shape)
+    except RuntimeError:
+        shape = None
+    if shape is None or shape not in (mu_t.shape, tau_t.shape):  # (S, 1) with (S,) would make (S, S)
+        raise ValueError(
+            f"mu and tau must have shapes that broadcast, one to the other's (got {tuple(mu_t.shape)} and "
+            f"{tuple(tau_t.shape)})."
+        )
+    return _log_joint_factors(data, prior, mu_t, tau_t)
+
+
+def _log_joint_factors(data: NormalGammaData, prior: NormalGamma, mu: Tensor, tau: Tensor) -> Tensor:
     log_tau = torch.log(tau)
     lik = 0.5 * data.n * (log_tau - LOG_2PI) - 0.5 * tau * (data.sum_sq + data.n * (data.xbar - mu) ** 2)
     mu_given_tau = (
@@ -69,10 +96,11 @@ NORMAL_GAMMA_GROUPS = torch.tensor([0, 0, 1, 1])
 
 
 # ------------------------------------------------------------------------------------------ Normal-Gamma
+@renamed_arguments(control_variate="coefficient")
 def normal_gamma_gradient(
     data: NormalGammaData,
     prior: NormalGamma,
-    theta: Tensor,
+    theta: object,
     num_samples: int,
     *,
     coefficient: Coefficient = "leave-one-out",
@@ -86,16 +114,39 @@ def normal_gamma_gradient(
     :func:`log_joint_factors`, :func:`~helpers.vi.log_q_parts`, :func:`~helpers.vi.unconstrained_q_score` and
     :func:`bbvi_terms`
     (the tests check it), written with float parameters and few tensor operations because it runs at every step.
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path).
+    ``theta`` (4,) finite; ``num_samples`` >= 3 with the leave-one-out coefficient (errors name them otherwise).
     """
+    check_instance(data, "data", NormalGammaData, how="build it with vi.NormalGammaData.from_x(x)")
+    check_prior(prior)
+    what = "theta = (mu_N, log lambda_N, log a_N, log b_N)"
+    theta_t = check_finite(check_shape(as_tensor(theta, "theta"), "theta", (4,), what=what), "theta")
+    check_choice(coefficient, "coefficient", (*COEFFICIENTS, None))
+    num_samples = check_count(num_samples, "num_samples", minimum=3 if coefficient == "leave-one-out" else 1)
+    check_flag(rao_blackwellize, "rao_blackwellize")
+    check_generator(generator)
+    return _normal_gamma_gradient(
+        data, prior, theta_t, num_samples, coefficient=coefficient, rao_blackwellize=rao_blackwellize,
+        generator=generator,
+    )  # fmt: skip
+
+
+def _normal_gamma_gradient(
+    data: NormalGammaData,
+    prior: NormalGamma,
+    theta: Tensor,
+    num_samples: int,
+    *,
+    coefficient: Coefficient,
+    rao_blackwellize: bool,
+    generator: torch.Generator | None,
+) -> tuple[Tensor, Tensor]:
     mu_n, log_lambda, log_a, log_b = theta.tolist()
     lambda_n, a_n, b_n = math.exp(log_lambda), math.exp(log_a), math.exp(log_b)
     eps = torch.randn(num_samples, dtype=torch.float64, generator=generator)
     mu = mu_n + eps / math.sqrt(lambda_n)  # (S,)
     tau = sample_gamma(a_n, b_n, num_samples, generator)  # (S,)
     log_tau = torch.log(tau)
-    factors = log_joint_factors(data, prior, mu, tau)  # (S, 3)
+    factors = _log_joint_factors(data, prior, mu, tau)  # (S, 3)
     log_q_mu = 0.5 * (log_lambda - LOG_2PI) - 0.5 * eps * eps
     log_q_tau = (a_n * log_b - math.lgamma(a_n)) + (a_n - 1.0) * log_tau - b_n * tau
     # scores in theta: d/dmu_N, lambda_N d/dlambda_N, a_N d/da_N, b_N d/db_N of log q
@@ -110,11 +161,11 @@ def normal_gamma_gradient(
     )  # (S, 4)
     w = factors.sum(-1) - log_q_mu - log_q_tau  # (S,)
     if rao_blackwellize:
-        per_group = rao_blackwellized_weights(factors, torch.stack([log_q_mu, log_q_tau], -1), NORMAL_GAMMA_BLANKET)
+        per_group = _rao_blackwellized_weights(factors, torch.stack([log_q_mu, log_q_tau], -1), NORMAL_GAMMA_BLANKET)
         weights = per_group[:, NORMAL_GAMMA_GROUPS]  # (S, 4)
     else:
         weights = w
-    terms = bbvi_terms(scores, weights, coefficient)
+    terms = _bbvi_terms(scores, weights, coefficient)
     return terms.mean(0), w
 
 
@@ -194,19 +245,19 @@ def bbvi_normal_gamma(
     num_samples = check_count(num_samples, "num_samples", minimum=3)
     check_flag(control_variate, "control_variate")
     check_flag(rao_blackwellize, "rao_blackwellize")
-    check_coefficient(coefficient, allow_none=False)
+    check_choice(coefficient, "coefficient", COEFFICIENTS)
     cv: Coefficient = coefficient if control_variate else None
-    omega0 = default_init(x, prior) if init is None else check_q_params(init)
+    omega0 = default_init(x, prior) if init is None else check_q_params(init, name="init")
 
     def gradient(theta: Tensor, gen: torch.Generator | None) -> tuple[Tensor, Tensor]:
-        return normal_gamma_gradient(
+        return _normal_gamma_gradient(
             data, prior, theta, num_samples, coefficient=cv, rao_blackwellize=rao_blackwellize, generator=gen
         )
 
     trace = run_bbvi(
-        to_unconstrained(omega0), gradient, num_iters, step_size=step_size, decay=decay, generator=generator
+        _to_unconstrained(omega0), gradient, num_iters, step_size=step_size, decay=decay, generator=generator
     )
-    params = from_unconstrained(trace.theta)
+    params = _from_unconstrained(trace.theta)
     mu_n, lambda_n, a_n, b_n = (float(v) for v in params[-1])
     return BBVIFit(
         mu_N=mu_n, lambda_N=lambda_n, a_N=a_n, b_N=b_n, params_trace=params, elbo=trace.elbo, elbo_se=trace.elbo_se

@@ -60,7 +60,7 @@ def test_inputs_that_would_broadcast_into_wrong_answers_are_refused():
         diffusion.q_sample(torch.zeros(2, 1), torch.tensor([1.0, 2.0]), torch.zeros(2, 1), s)
     with pytest.raises(ValueError, match="1..T"):
         diffusion.q_sample(torch.zeros(1, 1), torch.tensor([11]), torch.zeros(1, 1), s)
-    with pytest.raises(ValueError, match=r"t must have shape \(B,\)"):
+    with pytest.raises(ValueError, match=r"t must have shape \(3,\), one step per row"):
         diffusion.posterior(x0, x0, t[:2], s)
     with pytest.raises(ValueError, match="eps_hat"):
         diffusion.model_mean(x0[:, :1], x0, t, s)

@@ -136,5 +136,5 @@ def test_the_relaxations_are_biased_and_the_baselines_are_what_they_say():
     values = torch.tensor([[1.0, 2.0], [3.0, 5.0], [8.0, 4.0]], dtype=DT)  # (S, B)
     others = torch.tensor([[5.5, 4.5], [4.5, 3.0], [2.0, 3.5]], dtype=DT)
     torch.testing.assert_close(leave_one_out_baseline(values, 0), others)
-    torch.testing.assert_close(core.batch_centering(torch.tensor([1.0, 2.0, 6.0])), torch.tensor([4.0, 3.5, 1.5]))
-    torch.testing.assert_close(core.batch_centering(torch.tensor([[7.0]])), torch.tensor([[0.0]]))
+    torch.testing.assert_close(core._batch_centering(torch.tensor([1.0, 2.0, 6.0])), torch.tensor([4.0, 3.5, 1.5]))
+    torch.testing.assert_close(core._batch_centering(torch.tensor([[7.0]])), torch.tensor([[0.0]]))

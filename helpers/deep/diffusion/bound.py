@@ -8,7 +8,7 @@ In nats per datapoint (a negative ELBO: lower is better),
 
 that is L_T + sum_{t>1} L_{t-1} + L_0. A tensor of the T terms holds L_0 at index 0 and L_{t-1} at index t - 1.
 
-The draws are an argument: :func:`step_terms` maps (network, x_0, t, eps) to one draw of the term at step t, and
+The draws are an argument: :func:`_step_terms` maps (network, x_0, t, eps) to one draw of the term at step t, and
 :func:`draw_steps` draws (t, eps) for a batch from a generator, the one place the estimators' random numbers are
 drawn. A noise predictor is any callable ``eps_model(x_t (..., B, D), t (..., B) int64 in 1..T) -> (..., B, D)``.
 Shapes: B batch, D dimension, T steps; the building blocks take leading axes (the replica axis R).
@@ -25,25 +25,33 @@ import torch
 from torch import Tensor
 
 from helpers.common.densities import LOG_2PI
-from helpers.common.validation import as_tensor, check_callable, check_count, check_generator, check_instance
-from helpers.deep.diffusion.forward import check_batch, diffuse, posterior_moments, reverse_mean
-from helpers.deep.diffusion.schedules import Schedule, at, check_schedule, check_steps, reverse_variance
+from helpers.common.validation import (
+    as_tensor,
+    check_batch,
+    check_callable,
+    check_choice,
+    check_count,
+    check_generator,
+    check_instance,
+    check_same_shape,
+    check_steps,
+)
+from helpers.deep.diffusion.forward import diffuse, posterior_moments, reverse_mean
+from helpers.deep.diffusion.schedules import SCHEDULE_HOW, VARIANCES, Schedule, at, reverse_variance
 
 EpsModel = Callable[[Tensor, Tensor], Tensor]
 _HOW = "pass a noise predictor eps_model(x_t (B, D), t (B,)) -> (B, D)"
 
 
-def prior(x0: Tensor, schedule: Schedule) -> Tensor:
-    """L_T per datapoint: (..., B, D) -> (..., B). Unvalidated building block: it takes tensors the public functions
-    have already checked (hot path)."""
+def _prior(x0: Tensor, schedule: Schedule) -> Tensor:
+    """L_T per datapoint: (..., B, D) -> (..., B)."""
     ab = schedule.alpha_bar[-1].to(device=x0.device, dtype=x0.dtype)
     return 0.5 * (ab * x0**2 - ab - torch.log1p(-ab)).sum(-1)
 
 
-def step_terms(eps_model: EpsModel, x0: Tensor, t: Tensor, eps: Tensor, schedule: Schedule, variance: str) -> Tensor:
+def _step_terms(eps_model: EpsModel, x0: Tensor, t: Tensor, eps: Tensor, schedule: Schedule, variance: str) -> Tensor:
     """One draw of the term at step t per datapoint: (..., B, D), (..., B), (..., B, D) -> (..., B) (see
-    :func:`bound_terms`). Unvalidated building block: it takes tensors the public functions have already checked
-    (hot path)."""
+    :func:`bound_terms`)."""
     xt = diffuse(x0, t, eps, schedule)
     eps_hat = eps_model(xt, t)
     if eps_hat.shape != xt.shape:
@@ -62,7 +70,12 @@ def step_terms(eps_model: EpsModel, x0: Tensor, t: Tensor, eps: Tensor, schedule
 
 def draw_steps(x0: Tensor, low: int, high: int, generator: torch.Generator | None, copies: int = 1):
     """t ~ U{low..high} (B,) as int64, then eps ~ N(0, I) of shape (copies * B, D), for one batch x0 (B, D),
-    on x0's device and in its dtype (the draws of :func:`simple_loss` and :func:`negative_elbo`)."""
+    on x0's device and in its dtype (the draws of :func:`simple_loss` and :func:`negative_elbo`). Checks types and
+    shapes only (it runs at every training step)."""
+    check_batch(x0, "x0")
+    check_count(high, "high", minimum=check_count(low, "low"))
+    check_count(copies, "copies")
+    check_generator(generator)
     t = torch.randint(low, high + 1, x0.shape[:1], generator=generator, device=x0.device)
     eps = torch.randn((copies * x0.shape[0], x0.shape[1]), generator=generator, device=x0.device, dtype=x0.dtype)
     return t, eps
@@ -71,25 +84,33 @@ def draw_steps(x0: Tensor, low: int, high: int, generator: torch.Generator | Non
 def elbo_estimate(eps_model: EpsModel, x0: Tensor, t: Tensor, eps_first: Tensor, eps_t: Tensor, weight: Tensor | float,
                   schedule: Schedule, variance: str) -> Tensor:  # fmt: skip
     """L_T + L_0(x_0; eps_first) + weight * L_{t-1}(x_0; eps_t), one network call for both terms: (..., B).
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path)."""
+    x0, eps_first, eps_t (..., B, D), t (..., B), weight a number or a tensor (..., B). Checks types and shapes only
+    (it runs at every training step: the range of t is the caller's to check)."""
+    check_callable(eps_model, "eps_model", how=_HOW)
+    check_same_shape(eps_first, "eps_first", check_batch(x0, "x0", stacked=True), "x0")
+    check_same_shape(eps_t, "eps_t", x0, "x0")
+    check_steps(t, shape=x0.shape[:-1])
+    check_instance(weight, "weight", (Tensor, float, int), how="e.g. T - 1.0, the uniform estimator's weight")
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
+    check_choice(variance, "variance", VARIANCES)
     size = x0.shape[-2]
-    both = step_terms(eps_model, torch.cat([x0, x0], -2), torch.cat([torch.ones_like(t), t], -1),
+    both = _step_terms(eps_model, torch.cat([x0, x0], -2), torch.cat([torch.ones_like(t), t], -1),
                       torch.cat([eps_first, eps_t], -2), schedule, variance)  # fmt: skip
-    return prior(x0, schedule) + both[..., :size] + weight * both[..., size:]
+    return _prior(x0, schedule) + both[..., :size] + weight * both[..., size:]
 
 
 def simple_values(eps_model: EpsModel, x0: Tensor, t: Tensor, eps: Tensor, schedule: Schedule) -> Tensor:
-    """||eps - eps_theta(x_t, t)||^2 per datapoint: (..., B). Unvalidated building block: it takes tensors the
-    public functions have already checked (hot path)."""
+    """||eps - eps_theta(x_t, t)||^2 per datapoint: x0, eps (..., B, D), t (..., B) -> (..., B). Checks types and
+    shapes only (it runs at every training step: the range of t is the caller's to check)."""
+    check_callable(eps_model, "eps_model", how=_HOW)
     return ((eps - eps_model(diffuse(x0, t, eps, schedule), t)) ** 2).sum(-1)
 
 
 def prior_term(x0: Tensor, schedule: Schedule) -> Tensor:
     """L_T = KL(q(x_T | x_0) || N(0, I)) = 1/2 sum_d [abar_T x_0d^2 + (1 - abar_T) - 1 - log(1 - abar_T)]:
     (B, D) -> (B,)."""
-    check_schedule(schedule)
-    return prior(check_batch(x0, "x0", finite=True), schedule)
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
+    return _prior(check_batch(x0, "x0", finite=True), schedule)
 
 
 def bound_terms(
@@ -101,7 +122,8 @@ def bound_terms(
     (an unbiased draw of L_{t-1}); for t = 1, -log N(x_0; mu_theta(x_1, 1), sigma_1^2 I) (a draw of L_0).
     """
     check_callable(eps_model, "eps_model", how=_HOW)
-    t = check_steps(t, schedule)
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
+    t = check_steps(t, num_steps=schedule.num_steps)
     reverse_variance(schedule, variance)  # checks variance
     check_batch(x0, "x0", finite=True)
     if x0.shape != getattr(eps, "shape", None) or t.shape != x0.shape[:1]:
@@ -109,7 +131,7 @@ def bound_terms(
             f"x0 and eps must be (B, D) and t (B,) (got {tuple(x0.shape)}, {tuple(getattr(eps, 'shape', ()))}, "
             f"{tuple(t.shape)})."
         )
-    return step_terms(eps_model, x0, t, eps, schedule, variance)
+    return _step_terms(eps_model, x0, t, eps, schedule, variance)
 
 
 def epsilon_weights(schedule: Schedule, variance: str = "beta") -> tuple[Tensor, Tensor]:
@@ -129,7 +151,7 @@ def all_terms(eps_model: EpsModel, x0: Tensor, schedule: Schedule, variance: str
     The B * T evaluations are batched (``chunk`` rows of the network at a time), no loop over t."""
     check_generator(generator)
     check_callable(eps_model, "eps_model", how=_HOW)
-    check_schedule(schedule)
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
     reverse_variance(schedule, variance)
     check_batch(x0, "x0", finite=True)
     chunk = check_count(chunk, "chunk")
@@ -137,7 +159,7 @@ def all_terms(eps_model: EpsModel, x0: Tensor, schedule: Schedule, variance: str
     t = torch.arange(1, T + 1, device=x0.device).repeat(size)  # (B * T,), datapoint-major
     x_rep = x0.repeat_interleave(T, 0)
     eps = torch.randn(x_rep.shape, generator=generator, device=x0.device, dtype=x0.dtype)
-    parts = [step_terms(eps_model, x_rep[i : i + chunk], t[i : i + chunk], eps[i : i + chunk], schedule, variance)
+    parts = [_step_terms(eps_model, x_rep[i : i + chunk], t[i : i + chunk], eps[i : i + chunk], schedule, variance)
              for i in range(0, len(t), chunk)]  # fmt: skip
     return torch.cat(parts).reshape(size, T)
 
@@ -154,7 +176,7 @@ def negative_elbo(eps_model: EpsModel, x0: Tensor, schedule: Schedule, variance:
     """
     check_generator(generator)
     check_callable(eps_model, "eps_model", how=_HOW)
-    check_schedule(schedule)
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
     reverse_variance(schedule, variance)
     check_batch(x0, "x0", finite=True)
     T, size = schedule.num_steps, x0.shape[0]
@@ -195,7 +217,7 @@ def simple_loss(eps_model: EpsModel, x0: Tensor, schedule: Schedule, *,
     draws and values as ``-SimpleLoss(schedule)``. Draws: t (B,), then eps (B, D)."""
     check_generator(generator)
     check_callable(eps_model, "eps_model", how=_HOW)
-    check_schedule(schedule)
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
     check_batch(x0, "x0", finite=True)
     t, eps = draw_steps(x0, 1, schedule.num_steps, generator)
     return simple_values(eps_model, x0, t, eps, schedule)

@@ -5,9 +5,10 @@ so x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps with eps ~ N(0, I), and q(x_{t-
 Reverse model: p_theta(x_{t-1} | x_t) = N(mu_theta(x_t, t), sigma_t^2 I) with the epsilon-parameterization
 mu_theta = (x_t - beta_t / sqrt(1 - abar_t) eps_theta(x_t, t)) / sqrt(alpha_t) (their eq. 11).
 
-Shapes: x0, x_t, eps (B, D) with B datapoints of dimension D, t (B,) int in 1..T. The public functions check their
-arguments; the building blocks (:func:`diffuse`, :func:`reverse_mean`, :func:`posterior_moments`) take any leading
-axes (..., B, D) with t (..., B), e.g. the replica axis R of a stacked noise network.
+Shapes: x0, x_t, eps (B, D) with B datapoints of dimension D, t (B,) int in 1..T. The chapter-facing functions
+check their arguments fully; the building blocks (:func:`diffuse`, :func:`reverse_mean`, :func:`posterior_moments`)
+take any leading axes (..., B, D) with t (..., B), e.g. the replica axis R of a stacked noise network, and check
+types and shapes only (they run at every training step).
 """
 
 from __future__ import annotations
@@ -15,88 +16,61 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from helpers.common.validation import as_tensor, check_instance
-from helpers.deep.diffusion.schedules import Schedule, at, check_schedule, check_steps
-
-
-def check_batch(x: object, name: str, *, finite: bool = False) -> Tensor:
-    """x as given: a floating tensor (B, D); TypeError for another type, ValueError for another shape (or NaN/inf
-    when ``finite``)."""
-    tensor: Tensor = check_instance(x, name, Tensor, how="convert it with torch.as_tensor(...)")  # type: ignore[assignment]
-    if tensor.dim() != 2 or not tensor.is_floating_point():
-        raise ValueError(
-            f"{name} must be a floating tensor (B, D), one row per datapoint (got {tensor.dtype} of shape "
-            f"{tuple(tensor.shape)}); a single point is x[None]."
-        )
-    if finite and not bool(torch.isfinite(tensor).all()):
-        raise ValueError(f"{name} must be finite; it contains NaN or inf. Check how it was computed.")
-    return tensor
-
-
-def check_like(value: object, name: str, x0: Tensor, x0_name: str) -> Tensor:
-    """``value`` as a tensor of the shape of ``x0``, raising otherwise (a wrong shape would broadcast)."""
-    tensor: Tensor = check_instance(value, name, Tensor, how="convert it with torch.as_tensor(...)")  # type: ignore[assignment]
-    if tensor.shape != x0.shape:
-        raise ValueError(
-            f"{name} must have the shape of {x0_name}, {tuple(x0.shape)} (got {tuple(tensor.shape)}): it would "
-            "broadcast into a wrong answer."
-        )
-    return tensor
-
-
-def check_steps_for(t: object, x0: Tensor, schedule: Schedule) -> Tensor:
-    """``t`` checked by :func:`~helpers.deep.diffusion.schedules.check_steps`, of shape (B,) for x0 (B, D)."""
-    t = check_steps(t, schedule)
-    if t.shape != x0.shape[:1]:
-        raise ValueError(f"t must have shape (B,) = {tuple(x0.shape[:1])}, one step per row (got {tuple(t.shape)}).")
-    return t
+from helpers.common.validation import as_tensor, check_batch, check_instance, check_same_shape, check_steps
+from helpers.deep.diffusion.schedules import SCHEDULE_HOW, Schedule, at
 
 
 def diffuse(x0: Tensor, t: Tensor, eps: Tensor, schedule: Schedule) -> Tensor:
     """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps: (..., B, D), (..., B), (..., B, D) -> (..., B, D).
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path)."""
+    Checks types and shapes only (a hot path: the range of t is the public functions' to check)."""
+    check_same_shape(eps, "eps", check_batch(x0, "x0", stacked=True), "x0")
+    check_steps(t, shape=x0.shape[:-1])
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
     ab = at(schedule.alpha_bar, t, x0)
     return ab.sqrt() * x0 + (1 - ab).sqrt() * eps
 
 
 def reverse_mean(eps_hat: Tensor, xt: Tensor, t: Tensor, schedule: Schedule) -> Tensor:
     """mu_theta(x_t, t) = (x_t - beta_t / sqrt(1 - abar_t) eps_hat) / sqrt(alpha_t): (..., B, D) -> (..., B, D).
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path)."""
+    Checks types and shapes only (a hot path: the range of t is the public functions' to check)."""
+    check_same_shape(eps_hat, "eps_hat", check_batch(xt, "xt", stacked=True), "xt")
+    check_steps(t, shape=xt.shape[:-1])
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
     beta, one_minus_ab = at(schedule.betas, t, xt), at(1 - schedule.alpha_bar, t, xt)
     return (xt - beta / one_minus_ab.sqrt() * eps_hat) / at(schedule.alphas, t, xt).sqrt()
 
 
 def posterior_moments(x0: Tensor, xt: Tensor, t: Tensor, schedule: Schedule) -> tuple[Tensor, Tensor]:
     """mu~_t (..., B, D) and beta~_t (..., B, 1) of q(x_{t-1} | x_t, x_0).
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path)."""
+    Checks types and shapes only (a hot path: the range of t is the public functions' to check)."""
+    check_same_shape(xt, "xt", check_batch(x0, "x0", stacked=True), "x0")
+    check_steps(t, shape=x0.shape[:-1])
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
     mean = at(schedule.coef_x0, t, x0) * x0 + at(schedule.coef_xt, t, x0) * xt
     return mean, at(schedule.posterior_variance, t, x0)
 
 
 def q_sample(x0: Tensor, t: Tensor, eps: Tensor, schedule: Schedule) -> Tensor:
     """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, a draw of q(x_t | x_0): x0, eps (B, D), t (B,) -> (B, D)."""
-    check_schedule(schedule)
-    check_like(eps, "eps", check_batch(x0, "x0"), "x0")
-    return diffuse(x0, check_steps_for(t, x0, schedule), eps, schedule)
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
+    check_same_shape(eps, "eps", check_batch(x0, "x0"), "x0")
+    return diffuse(x0, check_steps(t, num_steps=schedule.num_steps, shape=x0.shape[:1]), eps, schedule)
 
 
 def posterior(x0: Tensor, xt: Tensor, t: Tensor, schedule: Schedule) -> tuple[Tensor, Tensor]:
     """q(x_{t-1} | x_t, x_0) = N(mu~_t, beta~_t I) (Ho et al. 2020, eqs. 6-7): (B, D), (B, D), (B,) ->
     mean (B, D), variance (B, 1)."""
-    check_schedule(schedule)
-    check_like(xt, "xt", check_batch(x0, "x0"), "x0")
-    return posterior_moments(x0, xt, check_steps_for(t, x0, schedule), schedule)
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
+    check_same_shape(xt, "xt", check_batch(x0, "x0"), "x0")
+    return posterior_moments(x0, xt, check_steps(t, num_steps=schedule.num_steps, shape=x0.shape[:1]), schedule)
 
 
 def model_mean(eps_hat: Tensor, xt: Tensor, t: Tensor, schedule: Schedule) -> Tensor:
     """mu_theta(x_t, t) = (x_t - beta_t / sqrt(1 - abar_t) eps_hat) / sqrt(alpha_t) (Ho et al. 2020, eq. 11):
     (B, D), (B, D), (B,) -> (B, D)."""
-    check_schedule(schedule)
-    check_like(eps_hat, "eps_hat", check_batch(xt, "xt"), "xt")
-    return reverse_mean(eps_hat, xt, check_steps_for(t, xt, schedule), schedule)
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
+    check_same_shape(eps_hat, "eps_hat", check_batch(xt, "xt"), "xt")
+    return reverse_mean(eps_hat, xt, check_steps(t, num_steps=schedule.num_steps, shape=xt.shape[:1]), schedule)
 
 
 def condition_gaussian(mean: Tensor, cov: Tensor, observed: list[int], value: Tensor) -> tuple[Tensor, Tensor]:

@@ -14,22 +14,17 @@ import torch
 from torch import Tensor
 
 from helpers.common.densities import LOG_2PI
-from helpers.common.validation import as_tensor, check_choice, check_finite, check_positive, check_real
+from helpers.common.validation import (
+    as_tensor,
+    check_choice,
+    check_instance,
+    check_location_scale,
+    check_positive,
+    check_real,
+    check_steps,
+)
 from helpers.deep.diffusion.bound import EpsModel, epsilon_weights
-from helpers.deep.diffusion.schedules import VARIANCES, Schedule, at, check_schedule, check_steps, reverse_variance
-
-
-def check_mean_std(mean: object, std: object) -> tuple[Tensor, Tensor]:
-    """mean finite and std finite and > 0, as tensors (dtype kept), of shapes that broadcast."""
-    mean_t = check_finite(as_tensor(mean, "mean"), "mean")
-    std_t = check_positive(as_tensor(std, "std"), "std", hint="std is a standard deviation; pass values > 0")
-    try:
-        torch.broadcast_shapes(mean_t.shape, std_t.shape)
-    except RuntimeError:
-        raise ValueError(
-            f"mean and std must have shapes that broadcast (got {tuple(mean_t.shape)} and {tuple(std_t.shape)})."
-        ) from None
-    return mean_t, std_t
+from helpers.deep.diffusion.schedules import SCHEDULE_HOW, VARIANCES, Schedule, at, reverse_variance
 
 
 def gaussian_posterior_x0(
@@ -39,8 +34,9 @@ def gaussian_posterior_x0(
 
     With gain g = sqrt(abar_t) s^2 / (abar_t s^2 + 1 - abar_t): E[x_0 | x_t] = m + g (x_t - sqrt(abar_t) m) and
     Var(x_0 | x_t) = s^2 (1 - abar_t) / (abar_t s^2 + 1 - abar_t) (Gaussian conditioning)."""
-    t = check_steps(t, schedule)
-    mean, std = check_mean_std(mean, std)
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
+    t = check_steps(t, num_steps=schedule.num_steps)
+    mean, std = check_location_scale(mean, std, names=("mean", "std"))
     ab = at(schedule.alpha_bar, t, xt)
     s2 = std.to(xt.dtype) ** 2
     gain = ab.sqrt() * s2 / (ab * s2 + 1 - ab)
@@ -50,8 +46,8 @@ def gaussian_posterior_x0(
 def gaussian_optimal_eps(mean: object, std: object, schedule: Schedule) -> EpsModel:
     """The Bayes-optimal noise predictor E[eps | x_t] for data N(mean, diag(std^2)), (D,) each: a callable
     eps_model(x_t, t) = (x_t - sqrt(abar_t) E[x_0 | x_t]) / sqrt(1 - abar_t)."""
-    check_schedule(schedule)
-    mean, std = check_mean_std(mean, std)
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
+    mean, std = check_location_scale(mean, std, names=("mean", "std"))
 
     def eps_model(xt: Tensor, t: Tensor) -> Tensor:
         x0_hat, _ = gaussian_posterior_x0(xt, t, mean, std, schedule)
@@ -68,8 +64,8 @@ def gaussian_bound(mean: object, std: object, schedule: Schedule, variance: str 
     L_{t-1} = sum_d [ (r - 1 - log r) / 2 + coef_x0^2 Var(x_0d | x_t) / (2 sigma_t^2) ], r = beta~_t / sigma_t^2;
     L_0 = sum_d [ log(2 pi sigma_1^2) / 2 + Var(x_0d | x_1) / (2 sigma_1^2) ]; Var(x_0d | x_t) = s^2 (1 - abar_t) /
     (abar_t s^2 + 1 - abar_t); L_T = sum_d [abar_T (m^2 + s^2) - abar_T - log(1 - abar_T)] / 2."""
-    check_schedule(schedule)
-    mean, std = check_mean_std(mean, std)
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
+    mean, std = check_location_scale(mean, std, names=("mean", "std"))
     if mean.numel() != std.numel() and min(mean.numel(), std.numel()) != 1:
         raise ValueError(f"mean and std must have one entry per coordinate (got {mean.numel()} and {std.numel()}).")
     mean, std = mean.reshape(-1), std.reshape(-1)
@@ -89,9 +85,9 @@ def gaussian_model_nll(mean: object, std: object, schedule: Schedule, variance: 
     """The exact E_data[-log p_theta(x_0)] (nats) of the optimal model for data N(mean, diag(std^2)): the reverse
     chain is linear-Gaussian, x_{t-1} = A_t x_t + b_t + sigma_t z, so p_theta(x_0) = N(M, V) per coordinate with
     M, V from the recursion M <- A M + b, V <- A^2 V + sigma^2 from (M, V) = (0, 1) at t = T."""
-    check_schedule(schedule)
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
     check_choice(variance, "variance", VARIANCES)
-    mean_t, std_t = check_mean_std(mean, std)
+    mean_t, std_t = check_location_scale(mean, std, names=("mean", "std"))
     mean, std = mean_t.reshape(-1).double(), std_t.reshape(-1).double()
     ab, s2 = schedule.alpha_bar, std**2
     gain = ab.sqrt().unsqueeze(-1) * s2 / (ab.unsqueeze(-1) * s2 + 1 - ab.unsqueeze(-1))  # (T, D)

@@ -12,10 +12,18 @@ import torch
 from torch import Tensor
 
 from helpers.common.densities import LOG_2PI
-from helpers.common.validation import as_tensor, check_count, check_finite, check_generator, check_positive
+from helpers.common.validation import (
+    as_tensor,
+    check_batch,
+    check_count,
+    check_finite,
+    check_generator,
+    check_instance,
+    check_positive,
+    check_steps,
+)
 from helpers.deep.diffusion.bound import EpsModel
-from helpers.deep.diffusion.forward import check_batch
-from helpers.deep.diffusion.schedules import Schedule, check_schedule, check_steps
+from helpers.deep.diffusion.schedules import SCHEDULE_HOW, Schedule
 
 
 class GaussianMixture:
@@ -52,15 +60,33 @@ class GaussianMixture:
         sq = ((x.unsqueeze(-2) - loc) ** 2).sum(-1)
         return torch.log(self.weights) - 0.5 * self.dim * (LOG_2PI + torch.log(v)) - sq / (2 * v), loc, v
 
-    def log_prob(self, x: Tensor, alpha_bar: Tensor | float = 1.0) -> Tensor:
-        """log q(x_t) at x (B, D) for the noise level abar (scalar or (B,)); abar = 1: the data density. -> (B,)."""
-        if check_batch(x, "x").shape[1] != self.dim:
-            raise ValueError(f"x must have D = {self.dim} columns, the mixture's dimension (got {tuple(x.shape)}).")
-        return torch.logsumexp(self._components(x, torch.as_tensor(alpha_bar, dtype=x.dtype))[0], -1)
+    def _checked(self, x: object, name: str, alpha_bar: object) -> tuple[Tensor, Tensor]:
+        """x (B, D) with the mixture's D and abar in [0, 1], a number or (B,), as a tensor in x's dtype."""
+        if check_batch(x, name).shape[1] != self.dim:
+            raise ValueError(
+                f"{name} must have D = {self.dim} columns, the mixture's dimension (got {tuple(x.shape)})."
+            )
+        ab = check_finite(as_tensor(alpha_bar, "alpha_bar", dtype=x.dtype), "alpha_bar")
+        if ab.dim() > 1 or ab.numel() not in (1, len(x)) or not bool(((ab >= 0) & (ab <= 1)).all()):
+            raise ValueError(
+                f"alpha_bar must be a noise level abar_t in [0, 1], a number or one per row ({len(x)},) (got "
+                f"{ab.tolist()}); e.g. schedule.alpha_bar[t - 1], or 1.0 for the data density."
+            )
+        return x, ab
 
-    def posterior_mean(self, xt: Tensor, alpha_bar: Tensor) -> Tensor:
+    def log_prob(self, x: Tensor, alpha_bar: Tensor | float = 1.0) -> Tensor:
+        """log q(x_t) at x (B, D) for the noise level abar in [0, 1] (scalar or (B,)); abar = 1: the data density.
+        -> (B,)."""
+        x, ab = self._checked(x, "x", alpha_bar)
+        return torch.logsumexp(self._components(x, ab)[0], -1)
+
+    def posterior_mean(self, xt: Tensor, alpha_bar: Tensor | float) -> Tensor:
         """E[x_0 | x_t] = sum_k r_k(x_t) (m_k + sqrt(ab) s_k^2 / v_k (x_t - sqrt(ab) m_k)), r_k the responsibilities:
-        (B, D) at abar (B,) or scalar -> (B, D)."""
+        (B, D) at abar in [0, 1], (B,) or scalar -> (B, D)."""
+        xt, alpha_bar = self._checked(xt, "xt", alpha_bar)
+        return self._posterior_mean(xt, alpha_bar)
+
+    def _posterior_mean(self, xt: Tensor, alpha_bar: Tensor) -> Tensor:
         log_c, loc, v = self._components(xt, alpha_bar)
         r = torch.softmax(log_c, -1)  # (B, K)
         ab = alpha_bar.to(xt.dtype).reshape(-1, 1, 1)
@@ -69,10 +95,10 @@ class GaussianMixture:
 
     def optimal_eps(self, schedule: Schedule) -> EpsModel:
         """The Bayes-optimal noise predictor E[eps | x_t] = (x_t - sqrt(abar_t) E[x_0 | x_t]) / sqrt(1 - abar_t)."""
-        check_schedule(schedule)
+        check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
 
         def eps_model(xt: Tensor, t: Tensor) -> Tensor:
-            ab = schedule.alpha_bar.to(xt.dtype)[check_steps(t, schedule) - 1]
-            return (xt - ab.sqrt().unsqueeze(-1) * self.posterior_mean(xt, ab)) / (1 - ab).sqrt().unsqueeze(-1)
+            ab = schedule.alpha_bar.to(xt.dtype)[check_steps(t, num_steps=schedule.num_steps) - 1]
+            return (xt - ab.sqrt().unsqueeze(-1) * self._posterior_mean(xt, ab)) / (1 - ab).sqrt().unsqueeze(-1)
 
         return eps_model

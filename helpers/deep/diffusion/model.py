@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from helpers.common.validation import check_callable, check_count, check_generator, check_instance
 from helpers.deep.diffusion.bound import EpsModel
 from helpers.deep.diffusion.forward import reverse_mean
-from helpers.deep.diffusion.schedules import Schedule, check_schedule, reverse_variance
+from helpers.deep.diffusion.schedules import SCHEDULE_HOW, Schedule, reverse_variance
 from helpers.deep.networks import mlp, uniform_init_
 
 
@@ -90,7 +90,7 @@ def sample(eps_model: EpsModel, schedule: Schedule, num: int, dim: int, variance
     check_generator(generator)
     check_callable(eps_model, "eps_model", how="pass a noise predictor eps_model(x_t (B, D), t (B,)) -> (B, D)")
     check_instance(dtype, "dtype", torch.dtype, how="e.g. dtype=torch.float32")
-    check_schedule(schedule)
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
     sigma = reverse_variance(schedule, variance).sqrt().to(dtype)
     x = torch.randn((num, dim), generator=generator, dtype=dtype)
     for step in range(schedule.num_steps, 0, -1):

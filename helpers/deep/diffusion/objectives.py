@@ -21,25 +21,30 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from helpers.common.validation import check_choice
+from helpers.common.validation import check_choice, check_instance
 from helpers.deep.diffusion.bound import draw_steps, elbo_estimate, simple_values
 from helpers.deep.diffusion.model import NoiseMLP
-from helpers.deep.diffusion.schedules import VARIANCES, Schedule, check_schedule
+from helpers.deep.diffusion.schedules import SCHEDULE_HOW, VARIANCES, Schedule
 from helpers.deep.objectives import Objective
 
 
-def check_noise_model(model: object, schedule: Schedule) -> None:
-    """Raise TypeError unless ``model`` is a diffusion.NoiseMLP, ValueError unless it has the schedule's T."""
-    if not isinstance(model, NoiseMLP):
-        raise TypeError(f"model must be a diffusion.NoiseMLP (got {type(model).__name__}); build it with "
-                        "diffusion.NoiseMLP(dim, schedule.num_steps).")  # fmt: skip
-    if model.num_steps != schedule.num_steps:
-        raise ValueError(f"the model's num_steps ({model.num_steps}) must equal the schedule's T "
-                         f"({schedule.num_steps}): its time features are scaled by 1 / num_steps.")  # fmt: skip
+class _NoiseObjective(Objective):
+    """What the two diffusion objectives share: a ``schedule`` field and a noise network of the schedule's T."""
+
+    schedule: Schedule
+
+    def check_model(self, model) -> None:
+        check_instance(model, "model", NoiseMLP, how="build it with diffusion.NoiseMLP(dim, schedule.num_steps)")
+        T = self.schedule.num_steps
+        if model.num_steps != T:
+            raise ValueError(
+                f"the model's num_steps ({model.num_steps}) must equal the schedule's T ({T}): its time features "
+                "are scaled by 1 / num_steps; build it with diffusion.NoiseMLP(dim, schedule.num_steps)."
+            )
 
 
 @dataclass(frozen=True)
-class DiffusionELBO(Objective):
+class DiffusionELBO(_NoiseObjective):
     """The diffusion ELBO per datapoint, -(L_T + L_0 + (T - 1) L_{t-1}) at one t ~ U{2..T} (an unbiased estimate of
     minus the bound, in nats), with the fixed reverse variances ``variance`` (diffusion.VARIANCES)."""
 
@@ -47,11 +52,8 @@ class DiffusionELBO(Objective):
     variance: str = "beta"
 
     def __post_init__(self) -> None:
-        check_schedule(self.schedule)
+        check_instance(self.schedule, "schedule", Schedule, how=SCHEDULE_HOW)
         check_choice(self.variance, "variance", VARIANCES)
-
-    def check_model(self, model) -> None:
-        check_noise_model(model, self.schedule)
 
     def draw(self, model, x: Tensor, generator: torch.Generator | None) -> tuple[Tensor, Tensor, Tensor]:
         t, eps = draw_steps(x, 2, self.schedule.num_steps, generator, copies=2)
@@ -64,16 +66,13 @@ class DiffusionELBO(Objective):
 
 
 @dataclass(frozen=True)
-class SimpleLoss(Objective):
+class SimpleLoss(_NoiseObjective):
     """Minus Ho et al.'s simple loss per datapoint, -||eps - eps_theta(x_t, t)||^2 at one t ~ U{1..T}."""
 
     schedule: Schedule
 
     def __post_init__(self) -> None:
-        check_schedule(self.schedule)
-
-    def check_model(self, model) -> None:
-        check_noise_model(model, self.schedule)
+        check_instance(self.schedule, "schedule", Schedule, how=SCHEDULE_HOW)
 
     def draw(self, model, x: Tensor, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
         return draw_steps(x, 1, self.schedule.num_steps, generator)

@@ -20,8 +20,17 @@ from functools import cached_property
 import torch
 from torch import Tensor
 
-from helpers.common.validation import check_choice, check_count, check_instance, check_positive_number, check_real
+from helpers.common.validation import (
+    check_choice,
+    check_count,
+    check_instance,
+    check_positive_number,
+    check_real,
+    check_steps,
+)
 
+#: how to build a schedule, said by every error about an argument that is not one
+SCHEDULE_HOW = "build it with diffusion.linear_schedule(1000) or diffusion.LogSNRSchedule(T)"
 #: the fixed reverse variances sigma_t^2 (see :func:`reverse_variance`)
 VARIANCES = ("beta", "posterior", "posterior-clipped")
 
@@ -145,17 +154,11 @@ def log_snr_schedule(num_steps: int, gamma_min: float = -13.3, gamma_max: float 
     return LogSNRSchedule(num_steps, gamma_min, gamma_max)
 
 
-def check_schedule(schedule: object) -> Schedule:
-    """Return ``schedule``, raising TypeError naming it unless it is a :class:`Schedule`."""
-    how = "build it with diffusion.linear_schedule(1000) or diffusion.LogSNRSchedule(T)"
-    return check_instance(schedule, "schedule", Schedule, how=how)  # type: ignore[return-value]
-
-
 def reverse_variance(schedule: Schedule, variance: str = "beta") -> Tensor:
     """The reverse variances sigma_t^2, (T,): ``"beta"``: sigma_t^2 = beta_t; ``"posterior"``: beta~_t for t >= 2
     and beta_1 at t = 1 (beta~_1 = 0 would make L_0 infinite); ``"posterior-clipped"``: beta~_t, with beta~_2 at
     t = 1 (what Ho et al.'s released code uses, ``posterior_log_variance_clipped``)."""
-    check_schedule(schedule)
+    check_instance(schedule, "schedule", Schedule, how=SCHEDULE_HOW)
     check_choice(variance, "variance", VARIANCES)
     if variance == "beta":
         return schedule.betas
@@ -164,19 +167,9 @@ def reverse_variance(schedule: Schedule, variance: str = "beta") -> Tensor:
     return torch.cat([first, post[1:]])
 
 
-def check_steps(t: object, schedule: Schedule) -> Tensor:
-    """Return ``t`` as int64, raising TypeError unless it is an integer tensor and ValueError unless every entry
-    lies in 1..T."""
-    check_schedule(schedule)
-    if not isinstance(t, Tensor) or t.dtype not in (torch.int32, torch.int64):
-        raise TypeError("t must be an integer tensor of time steps in 1..T (e.g. torch.randint(1, T + 1, (B,))).")
-    if t.numel() and (int(t.min()) < 1 or int(t.max()) > schedule.num_steps):
-        raise ValueError(f"t must lie in 1..T = 1..{schedule.num_steps} (got {int(t.min())}..{int(t.max())}).")
-    return t.long()
-
-
 def at(values: Tensor, t: Tensor, like: Tensor) -> Tensor:
-    """values[t - 1] as a column (..., B, 1) in the dtype and on the device of ``like``; t (..., B).
-
-    Unvalidated building block: it takes tensors the public functions have already checked (hot path)."""
-    return values.to(device=like.device, dtype=like.dtype)[t - 1].unsqueeze(-1)
+    """values[t - 1] as a column (..., B, 1) in the dtype and on the device of ``like``; t (..., B) integer steps.
+    Checks types and dtypes only (a hot path: the range of t is the callers' to check)."""
+    check_instance(values, "values", Tensor, how="pass a (T,) tensor of the schedule, e.g. schedule.betas")
+    check_instance(like, "like", Tensor, how="pass the (..., B, D) tensor whose dtype and device the result takes")
+    return values.to(device=like.device, dtype=like.dtype)[check_steps(t) - 1].unsqueeze(-1)
