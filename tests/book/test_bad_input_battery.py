@@ -23,6 +23,7 @@ import inspect
 import math
 import re
 import sys
+import time
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -139,6 +140,12 @@ VALID = [
      {"x": "t01", "logits": "t"}),
     ("checked_quad", common.checked_quad, dict(f=math.exp, a=0.0, b=1.0, abs_tol=1e-8),
      {"f": "call", "a": "end", "b": "end", "abs_tol": "r+"}),
+    ("maximize", common.maximize, dict(f=lambda x: -((x - 1.0) ** 2).sum(), x0=torch.tensor([0.5, -2.0], dtype=F64)),
+     {"f": "call", "x0": "t", "max_iter": "n", "tolerance_grad": "r+", "tolerance_change": "r+"}),
+    ("gauss_hermite", common.gauss_hermite, dict(num_nodes=5, dim=2), {"num_nodes": "n", "dim": "n"}),
+    ("gauss_hermite_moments", common.gauss_hermite_moments, dict(terms=lambda e: e**2, num_nodes=5),
+     {"terms": "call", "num_nodes": "n", "dim": "n"}),
+    ("Timer", common.Timer, dict(clock=time.perf_counter), {"clock": "call"}),
     ("exact_variance_se", common.exact_variance_se, dict(variance=1.0, central4=3.0, num_values=10),
      {"variance": "r0+", "central4": "r+", "num_values": "n"}),
     ("first_hit", common.first_hit, dict(values=torch.tensor([[0.0, 0.5, 1.0]]), level=0.4),
@@ -462,7 +469,7 @@ def test_the_battery_covers_every_public_function_outside_deep_and_check():
     names = {name.split(".")[0] for name, *_ in VALID}
     records = {"BBVIFit", "BBVITrace", "CAVIFit", "GammaFit", "GammaStats", "NormalGammaData", "QFit", "VITrace",
                "RepeatedEstimates", "LatentModel", "SupportWarning", "Setup", "Scale", "Verdict", "Normal",
-               "LogNormal", "register_scales", "setup"}  # fmt: skip
+               "LogNormal", "register_scales", "setup", "GaussHermiteMoments"}  # fmt: skip
     public = {n for part in (common, models, vi, estimators) for n in part.__all__ if callable(getattr(part, n))}
     assert not public - names - records, sorted(public - names - records)
     assert len(battery()) > 1500
