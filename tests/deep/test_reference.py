@@ -378,7 +378,9 @@ COMMITTED = [e for e in REF.select() if (REF.run_dir(e) / files.MANIFEST).is_fil
 @pytest.mark.parametrize("key", [e.key for e in COMMITTED])
 def test_the_builds_evaluation_of_each_committed_run_agrees_with_its_manifest(key):
     """What each chapter does in the build (deep.reference.evaluate_in_build, other draws than the manifest's), on
-    the first 10 evaluation images; a slightly changed model is refused by the same check."""
+    the first 10 evaluation images; a changed model is refused by the same check (decoder bias + 2: a binary-latent
+    run's evaluation is noisier, about 1 nat of SE per seed in log p(x) on 10 images, so + 0.5, a change of about
+    2 nats there, is not always resolved)."""
     chapter, name = key.split("/")
     try:
         loaded = REF.load(chapter, name, fetch_missing=False)
@@ -389,7 +391,7 @@ def test_the_builds_evaluation_of_each_committed_run_agrees_with_its_manifest(ke
     assert set(values) >= {"elbo", "log_px"} and values["elbo"].shape == (len(loaded.entry.run.seeds), 10)
     with torch.no_grad():
         for model in loaded.models:
-            model.decoder[-1].bias.add_(0.5)
+            model.decoder[-1].bias.add_(2.0)
     with pytest.raises(AssertionError, match=f"reference run {key}: the build's evaluation disagrees"):
         REF.evaluate_in_build(loaded, 10)
 
