@@ -27,14 +27,13 @@ from helpers.common.validation import (
     check_flag,
     check_generator,
     check_instance,
-    check_positive,
     check_shape,
     renamed_arguments,
 )
 from helpers.models.normal_gamma import NormalGamma, check_data
 from helpers.vi.bbvi import COEFFICIENTS, Coefficient, _bbvi_terms, _rao_blackwellized_weights, run_bbvi
 from helpers.vi.cavi import check_prior
-from helpers.vi.meanfield import NormalGammaQ, _from_unconstrained, _to_unconstrained, check_q_params
+from helpers.vi.meanfield import NormalGammaQ, _draws, _from_unconstrained, _to_unconstrained, check_q_params
 
 
 # ------------------------------------------------------------------------------------------ the model
@@ -65,17 +64,7 @@ def log_joint_factors(data: NormalGammaData, prior: NormalGamma, mu: object, tau
     """
     check_instance(data, "data", NormalGammaData, how="build it with vi.NormalGammaData.from_x(x)")
     check_prior(prior)
-    mu_t = check_finite(as_tensor(mu, "mu"), "mu")
-    tau_t = check_positive(as_tensor(tau, "tau"), "tau", hint="tau is a precision; pass draws > 0")
-    try:
-        shape = torch.broadcast_shapes(mu_t.shape, tau_t.shape)
-    except RuntimeError:
-        shape = None
-    if shape is None or shape not in (mu_t.shape, tau_t.shape):  # (S, 1) with (S,) would make (S, S)
-        raise ValueError(
-            f"mu and tau must have shapes that broadcast, one to the other's (got {tuple(mu_t.shape)} and "
-            f"{tuple(tau_t.shape)})."
-        )
+    mu_t, tau_t = _draws(mu, tau)  # the mean-field q's check of (mu, tau) draws
     return _log_joint_factors(data, prior, mu_t, tau_t)
 
 
