@@ -240,6 +240,14 @@ def test_not_trained_yet_is_not_available_and_says_how_to_train_it(tmp_path):
         REF.load("iwae", "vae-k1", root=tmp_path)
 
 
+def test_a_missing_run_is_reported_by_its_path_in_the_package_not_this_machines_path(capsys):
+    assert REF.available("smoke") == {}  # the smoke run is never committed
+    printed = capsys.readouterr().out
+    where = "helpers/deep/reference/smoke/digits/manifest.json"
+    assert f"smoke/digits: not available; it has no manifest ({where})" in printed
+    assert str(Path(files.__file__).resolve().parents[3]) not in printed  # the checkout's absolute path
+
+
 def test_one_flipped_byte_of_the_weights_is_refused(trained, tmp_path):
     root = copy_run(trained, tmp_path)
     path = root / "smoke/digits/weights.safetensors"

@@ -50,7 +50,9 @@ def available(chapter: str, names: list[str] | tuple[str, ...] | None = None, *,
             data(loaded.entry)  # the evaluation images must be on this machine too
         except (ReferenceNotAvailableError, DatasetNotAvailableError) as why:
             if not quiet:
-                print(f"reference run {chapter}/{name}: not available ({why})")
+                reason = str(why).removeprefix(f"reference run {chapter}/{name}").lstrip(": ")
+                print(f"reference run {chapter}/{name}: not available; it {reason}" if reason.startswith("has no")
+                      else f"reference run {chapter}/{name}: not available ({reason})")  # fmt: skip
             continue
         out[name] = loaded
         if not quiet:

@@ -44,6 +44,16 @@ def retrain(e: Entry) -> str:
     return f"`make reference RUN={e.key}` (or `python -m helpers.deep.reference {e.key}`) retrains it"
 
 
+def shown(path: str | Path) -> str:
+    """``path`` as a message prints it: relative to the folder that holds the package (``helpers/deep/reference/...``
+    in a checkout and in an installed package alike), so that a page built on one machine names no private path."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(ROOT.parents[2]).as_posix()
+    except ValueError:  # elsewhere (a fetched copy in the download cache)
+        return str(path)
+
+
 def run_dir(e: Entry, root: str | Path | None = None) -> Path:
     """The folder of a run: ``<root>/<chapter>/<name>`` (default root: next to this module)."""
     return (ROOT if root is None else Path(root)) / e.chapter / e.name
@@ -86,7 +96,9 @@ def read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as error:
-        raise ReferenceMismatchError(f"{path} is not readable JSON ({error}); restore it with git checkout.") from None
+        raise ReferenceMismatchError(
+            f"{shown(path)} is not readable JSON ({error}); restore it with git checkout."
+        ) from None
 
 
 def sha256(path: Path) -> str:
@@ -122,6 +134,6 @@ def read_weights(path: Path) -> dict[int, dict[str, torch.Tensor]]:
     for key, tensor in load_file(str(path)).items():
         head, _, param = key.partition("/")
         if not (head.startswith("seed") and head[4:].lstrip("-").isdigit() and param):
-            raise ReferenceMismatchError(f"{path}: key {key!r} is not seed<s>/<parameter>.")
+            raise ReferenceMismatchError(f"{shown(path)}: key {key!r} is not seed<s>/<parameter>.")
         states.setdefault(int(head[4:]), {})[param] = tensor
     return states

@@ -40,6 +40,7 @@ from helpers.deep.reference.files import (
     retrain,
     run_dir,
     sha256,
+    shown,
     stored_value,
     value_of,
 )
@@ -186,12 +187,12 @@ def read_manifest(e: Entry, root: str | Path | None = None) -> dict:
     path = run_dir(e, root) / MANIFEST
     if not path.is_file():
         raise ReferenceNotAvailableError(
-            f"reference run {e.key} has no manifest ({path}): it has not been trained (or committed) yet; "
+            f"reference run {e.key} has no manifest ({shown(path)}): it has not been trained (or committed) yet; "
             f"{retrain(e).replace('retrains', 'trains')}."
         )
     manifest = read_json(path)
     if manifest.get("format") != MANIFEST_FORMAT or "value" not in manifest:
-        raise ReferenceMismatchError(f"{path} is not a manifest of format {MANIFEST_FORMAT}; {retrain(e)}.")
+        raise ReferenceMismatchError(f"{shown(path)} is not a manifest of format {MANIFEST_FORMAT}; {retrain(e)}.")
     diffs = differences(stored_value(manifest), value_of(e))
     if diffs:
         raise ReferenceMismatchError(
@@ -205,8 +206,9 @@ def read_manifest(e: Entry, root: str | Path | None = None) -> dict:
         or any(len(h.get("epoch", ())) != e.run.epochs for h in histories)
     ):
         raise ReferenceMismatchError(
-            f"{path} says {manifest.get('passes')} passes and holds {len(histories)} curves, but the run declares "
-            f"{e.run.epochs} passes of {len(e.run.seeds)} seeds: the manifest was edited or damaged; {retrain(e)}."
+            f"{shown(path)} says {manifest.get('passes')} passes and holds {len(histories)} curves, but the run "
+            f"declares {e.run.epochs} passes of {len(e.run.seeds)} seeds: the manifest was edited or damaged; "
+            f"{retrain(e)}."
         )
     return manifest
 
@@ -227,13 +229,13 @@ def load(chapter: str, name: str, *, root: str | Path | None = None, fetch_missi
         found = sha256(path)
         if found != sha:
             raise ReferenceMismatchError(
-                f"reference run {e.key}: {path} has SHA-256 {found[:16]}..., its manifest says {sha[:16]}...: the file "
-                f"was changed or damaged. Restore it (git checkout -- {path.name}) or {retrain(e)}."
+                f"reference run {e.key}: {shown(path)} has SHA-256 {found[:16]}..., its manifest says {sha[:16]}...: "
+                f"the file was changed or damaged. Restore it (git checkout -- {path.name}) or {retrain(e)}."
             )
     elif fetch_missing:
         path = fetch(e, sha)
     else:
-        raise ReferenceNotAvailableError(f"reference run {e.key}: {path} is missing (fetching disabled).")
+        raise ReferenceNotAvailableError(f"reference run {e.key}: {shown(path)} is missing (fetching disabled).")
     states = read_weights(path)
     models = e.run.initial_models()
     check_structure(e, states, models)
