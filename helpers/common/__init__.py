@@ -1,11 +1,11 @@
 """What every part of the course builds on; depends on nothing else in ``helpers``.
 
-config (setup, device, the scale presets), validation (the only home of argument checks), stats (uncertainty of
-Monte Carlo numbers, and ``verdict``, the one rule for comparing methods over seeds), densities (log 2 pi and the
-Normal, Gamma, Bernoulli log-densities), sampling (Gamma draws from a generator), families (mean-field
-reparameterized families), quadrature (deterministic references, Gauss–Hermite moments), optimize (a deterministic
-``maximize``), timing (``Timer``), plotting (the course style), tables (results tables shown as HTML in a notebook,
-as text elsewhere) and traces (iterations until an optimization trace reaches a level).
+config (setup, device, the scale presets), validation (the only home of argument checks: objects, scalars, shapes,
+values), stats (uncertainty of Monte Carlo numbers, and ``verdict``, the one rule for comparing methods over seeds),
+densities (log 2 pi and the Normal, Gamma, Bernoulli log-densities), sampling (Gamma draws from a generator), families
+(mean-field reparameterized families), quadrature (deterministic references, Gauss–Hermite moments), optimize (a
+deterministic ``maximize``), timing (``Timer``), plotting (the course style), tables (results tables shown as HTML in
+a notebook, as text elsewhere) and traces (iterations until an optimization trace reaches a level).
 """
 
 from helpers.common.config import SCALE_NAMES, Scale, Setup, get_device, get_scale, setup
