@@ -1,11 +1,11 @@
 """What every part of the course builds on; depends on nothing else in ``helpers``.
 
-config (setup, device, the scale presets), validation (the only home of argument checks), stats (uncertainty of
-Monte Carlo numbers, and ``verdict``, the one rule for comparing methods over seeds), densities (log 2 pi and the
-Normal, Gamma, Bernoulli log-densities), sampling (Gamma draws from a generator), families (mean-field
-reparameterized families), quadrature (deterministic references, Gauss–Hermite moments), optimize (a deterministic
-``maximize``), timing (``Timer``), plotting (the course style), tables (results tables shown as HTML in a notebook,
-as text elsewhere) and traces (iterations until an optimization trace reaches a level).
+config (setup, device, the scale presets), validation (the only home of argument checks: objects, scalars, shapes,
+values), stats (uncertainty of Monte Carlo numbers), verdict (``verdict``, the one rule for comparing methods over
+seeds), densities (log 2 pi and the Normal, Gamma, Bernoulli log-densities), sampling (Gamma draws from a generator),
+families (mean-field reparameterized families), quadrature (deterministic references, Gauss–Hermite moments),
+optimize (a deterministic ``maximize``), timing (``Timer``), plotting (the course style), tables (results tables shown
+as HTML in a notebook, as text elsewhere) and traces (iterations until an optimization trace reaches a level).
 """
 
 from helpers.common.config import SCALE_NAMES, Scale, Setup, get_device, get_scale, setup
@@ -32,7 +32,6 @@ from helpers.common.quadrature import (
 from helpers.common.sampling import sample_gamma
 from helpers.common.stats import (
     Z_95,
-    Verdict,
     exact_variance_se,
     interval_table,
     mean_and_se,
@@ -44,12 +43,12 @@ from helpers.common.stats import (
     total_variance_from_pairs,
     total_variance_terms,
     variance_and_se,
-    verdict,
     z_scores,
 )
 from helpers.common.tables import Table, show_table
 from helpers.common.timing import Timer
 from helpers.common.traces import first_hit
+from helpers.common.verdict import Verdict, verdict
 
 __all__ = [
     "FAMILIES",

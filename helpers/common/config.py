@@ -100,16 +100,31 @@ def get_scale(name: str | None = None, parts: PartPresets | None = None) -> Scal
 
     Raises:
         ValueError: if the name is not one of ``quick``, ``standard``, ``full``, or a part lacks a scale name.
-        TypeError: if ``parts`` is not a mapping.
+        TypeError: if ``name`` is not a str or ``parts`` is not a mapping.
     """
+    return _get_scale(name, parts, "name")
+
+
+def _get_scale(name: object, parts: PartPresets | None, argument: str) -> Scale:
+    """:func:`get_scale`, its errors naming the caller's ``argument`` (``name`` there, ``scale`` in :func:`setup`)."""
     parts = {} if parts is None else parts
     _check_parts(parts)
+    if name is not None and not isinstance(name, str):
+        raise TypeError(
+            f"{argument} must be a scale name, a str, one of {list(SCALE_NAMES)} (got {type(name).__name__}); "
+            f"e.g. {argument}='quick'."
+        )
     chosen = name if name is not None else os.environ.get(ENV_VAR, default_scale())
-    key = chosen.strip().lower() if isinstance(chosen, str) else chosen
+    key = chosen.strip().lower()
     if key not in SCALE_NAMES:
+        if name is not None:
+            raise ValueError(
+                f"{argument} must be a scale name, one of {list(SCALE_NAMES)} (got {chosen!r}); "
+                f"e.g. {argument}='quick'."
+            )
         raise ValueError(
-            f"scale {chosen!r} is unknown (from {'the argument' if name is not None else '$' + ENV_VAR}); "
-            f"use one of {list(SCALE_NAMES)}, e.g. `export {ENV_VAR}=quick`."
+            f"scale {chosen!r} is unknown (from ${ENV_VAR}); use one of {list(SCALE_NAMES)}, "
+            f"e.g. `export {ENV_VAR}=quick`."
         )
     return Scale(name=key, parts={part: presets[key] for part, presets in parts.items()})
 
@@ -120,7 +135,7 @@ def get_device(prefer: str | None = None) -> torch.device:
     Every chapter runs the same code path on both devices.
     """
     if prefer is not None:
-        return check_device(prefer, "device")
+        return check_device(prefer, "prefer")
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -158,8 +173,8 @@ def setup(
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed must be a non-negative int (got {seed!r}); pass e.g. seed=0.")
     seed = int(seed)
-    chosen_scale = get_scale(scale, parts)
-    chosen_device = get_device(device)
+    chosen_scale = _get_scale(scale, parts, "scale")
+    chosen_device = get_device() if device is None else check_device(device, "device")
     if scale is None and ENV_VAR not in os.environ and in_colab():
         print(
             f"Colab: scale {COLAB_SCALE!r}, sized for a free runtime (minutes per chapter; the website uses "

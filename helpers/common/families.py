@@ -85,7 +85,12 @@ class LogNormal:
     @staticmethod
     def log_prob(z: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
         """log q(z), shape (...); -inf where some z_d <= 0 (outside the support; log z would give NaN there)."""
-        check_floating(z, "z", min_dim=1, what="draws (..., D)")  # a type check only: a hot path
+        check_floating(z, "z", min_dim=1, what="draws (..., D)")  # type and shape checks only: a hot path
+        if isinstance(loc, Tensor) and loc.ndim and z.shape[-1] != loc.shape[-1]:
+            raise ValueError(
+                f"z must have shape (..., D) with D = {loc.shape[-1]}, one entry per latent as loc (got "
+                f"{tuple(z.shape)}): it would broadcast into a wrong answer."
+            )
         inside = (z > 0).all(-1)
         log_z = torch.log(torch.where(z > 0, z, torch.ones_like(z)))
         eps = (log_z - loc) / scale

@@ -1,10 +1,11 @@
 """Sizes of the part *Deep latent variable models* at each scale: one frozen dataclass per chapter, read as
 ``cfg.scale.deep.<chapter>.<field>`` (e.g. ``cfg.scale.deep.iwae.epochs``).
 
-A new chapter adds its dataclass and its three presets here, and a field of :class:`DeepScale`; nothing else
-changes. Sizes several chapters use (the dataset, the test images, the repetitions on a toy model) are fields of
-each chapter that uses them, with the same values today: a chapter's sizes are read in one place and can change
-without moving another chapter's numbers.
+A new chapter adds its dataclass (each field documented), its presets as a table with one row per field and one
+column per scale (quick, standard, full; :func:`_presets`), and a field of :class:`DeepScale`; nothing else changes.
+Sizes several chapters use (the dataset, the test images, the repetitions on a toy model) are fields of each chapter
+that uses them, with the same values today: a chapter's sizes are read in one place and can change without moving
+another chapter's numbers.
 
 ``quick`` takes a few seconds per training run; ``standard`` minutes per chapter on 2 CPU cores; ``full`` is paper
 scale (Burda et al.'s 3,280 passes; a GPU is advised). Measured on the 2-core CPU, one torch thread, Burda et al.'s
@@ -14,6 +15,20 @@ scale (Burda et al.'s 3,280 passes; a GPU is advised). Measured on the 2-core CP
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
+
+from helpers.common.config import SCALE_NAMES
+
+T = TypeVar("T")
+
+
+def _presets(sizes: type[T], **rows: tuple) -> dict[str, T]:
+    """{scale name: ``sizes(...)``} from one row per field: its values at quick, standard and full, in that order (a
+    table that reads across the scales; a missing or unknown field is a TypeError of the dataclass)."""
+    for field, values in rows.items():
+        if len(values) != len(SCALE_NAMES):
+            raise ValueError(f"{sizes.__name__}.{field} needs one value per scale {SCALE_NAMES} (got {values!r}).")
+    return {name: sizes(**{field: values[i] for field, values in rows.items()}) for i, name in enumerate(SCALE_NAMES)}
 
 
 @dataclass(frozen=True)
@@ -54,50 +69,24 @@ class VAEScale:
     sweep_train_images: int | None
 
 
-VAE = {
-    "quick": VAEScale(
-        dataset="auto",
-        train_images=1_000,
-        test_images=500,
-        epochs=2,
-        seeds=2,
-        loglik_images=20,
-        loglik_samples=500,
-        reference_images=20,
-        latent_dims=(2, 10, 20),
-        sweep_epochs=1,
-        gradient_pairs=50,
-        sweep_train_images=None,
-    ),
-    "standard": VAEScale(
-        dataset="auto",
-        train_images=None,
-        test_images=2_000,
-        epochs=4,
-        seeds=3,
-        loglik_images=200,
-        loglik_samples=5_000,
-        reference_images=100,
-        latent_dims=(2, 10, 20),
-        sweep_epochs=3,
-        gradient_pairs=200,
-        sweep_train_images=20_000,
-    ),
-    "full": VAEScale(
-        dataset="auto",
-        train_images=None,
-        test_images=10_000,
-        epochs=100,
-        seeds=5,
-        loglik_images=10_000,
-        loglik_samples=5_000,
-        reference_images=100,
-        latent_dims=(2, 10, 20),
-        sweep_epochs=100,
-        gradient_pairs=1_000,
-        sweep_train_images=None,
-    ),
-}
+# fmt: off
+VAE = _presets(
+    VAEScale,
+    #                   quick        standard     full
+    dataset=           ("auto",      "auto",      "auto"),
+    train_images=      (1_000,       None,        None),
+    test_images=       (500,         2_000,       10_000),
+    epochs=            (2,           4,           100),
+    seeds=             (2,           3,           5),
+    loglik_images=     (20,          200,         10_000),
+    loglik_samples=    (500,         5_000,       5_000),
+    reference_images=  (20,          100,         100),
+    latent_dims=       ((2, 10, 20), (2, 10, 20), (2, 10, 20)),
+    sweep_epochs=      (1,           3,           100),
+    gradient_pairs=    (50,          200,         1_000),
+    sweep_train_images=(None,        20_000,      None),
+)
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -132,47 +121,23 @@ class IWAEScale:
     reference_images: int
 
 
-IWAE = {
-    "quick": IWAEScale(
-        num_repeats=1_000,
-        dataset="auto",
-        train_images=1_000,
-        test_images=500,
-        seeds=2,
-        epochs=2,
-        epochs_k50=1,
-        k50_train_images=None,
-        loglik_images=20,
-        loglik_samples=200,
-        reference_images=20,
-    ),
-    "standard": IWAEScale(
-        num_repeats=2_000,
-        dataset="auto",
-        train_images=None,
-        test_images=2_000,
-        seeds=3,
-        epochs=2,
-        epochs_k50=1,
-        k50_train_images=5_000,  # one K = 50 pass over 60,000 images costs ~4 min per run
-        loglik_images=100,
-        loglik_samples=1_000,
-        reference_images=100,
-    ),
-    "full": IWAEScale(
-        num_repeats=10_000,
-        dataset="auto",
-        train_images=None,
-        test_images=10_000,
-        seeds=5,
-        epochs=3_280,
-        epochs_k50=3_280,
-        k50_train_images=None,
-        loglik_images=10_000,
-        loglik_samples=5_000,
-        reference_images=100,
-    ),
-}
+# fmt: off
+IWAE = _presets(
+    IWAEScale,
+    #                 quick    standard    full
+    num_repeats=     (1_000,   2_000,      10_000),
+    dataset=         ("auto",  "auto",     "auto"),
+    train_images=    (1_000,   None,       None),
+    test_images=     (500,     2_000,      10_000),
+    seeds=           (2,       3,          5),
+    epochs=          (2,       2,          3_280),
+    epochs_k50=      (1,       1,          3_280),
+    k50_train_images=(None,    5_000,      None),  # standard: one K = 50 pass over 60,000 images costs ~4 min per run
+    loglik_images=   (20,      100,        10_000),
+    loglik_samples=  (200,     1_000,      5_000),
+    reference_images=(20,      100,        100),
+)
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -204,38 +169,20 @@ class STLScale:
     reference_images: int
 
 
-STL = {
-    "quick": STLScale(
-        num_repeats=1_000,
-        dataset="auto",
-        train_images=1_000,
-        test_images=500,
-        epochs=2,
-        seeds=2,
-        grad_repeats=10,
-        reference_images=10,
-    ),
-    "standard": STLScale(
-        num_repeats=2_000,
-        dataset="auto",
-        train_images=10_000,
-        test_images=2_000,
-        epochs=5,
-        seeds=3,
-        grad_repeats=20,
-        reference_images=50,
-    ),
-    "full": STLScale(
-        num_repeats=10_000,
-        dataset="auto",
-        train_images=None,
-        test_images=10_000,
-        epochs=100,
-        seeds=5,
-        grad_repeats=100,
-        reference_images=100,
-    ),
-}
+# fmt: off
+STL = _presets(
+    STLScale,
+    #                 quick    standard    full
+    num_repeats=     (1_000,   2_000,      10_000),
+    dataset=         ("auto",  "auto",     "auto"),
+    train_images=    (1_000,   10_000,     None),
+    test_images=     (500,     2_000,      10_000),
+    epochs=          (2,       5,          100),
+    seeds=           (2,       3,          5),
+    grad_repeats=    (10,      20,         100),
+    reference_images=(10,      50,         100),
+)
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -265,38 +212,20 @@ class DiscreteScale:
     reference_images: int
 
 
-DISCRETE = {
-    "quick": DiscreteScale(
-        num_repeats=1_000,
-        grad_repeats=300,
-        dataset="auto",
-        train_images=400,
-        test_images=250,
-        epochs=1,
-        seeds=3,
-        reference_images=10,
-    ),
-    "standard": DiscreteScale(  # the benchmark's budget: about 4 minutes on one core
-        num_repeats=2_000,
-        grad_repeats=2_000,
-        dataset="auto",
-        train_images=4_000,
-        test_images=200,
-        epochs=4,
-        seeds=3,
-        reference_images=30,
-    ),
-    "full": DiscreteScale(
-        num_repeats=10_000,
-        grad_repeats=10_000,
-        dataset="auto",
-        train_images=None,
-        test_images=5_000,
-        epochs=100,
-        seeds=5,
-        reference_images=100,
-    ),
-}
+# fmt: off
+DISCRETE = _presets(  # standard: the benchmark's budget, about 4 minutes on one core
+    DiscreteScale,
+    #                 quick    standard    full
+    num_repeats=     (1_000,   2_000,      10_000),
+    grad_repeats=    (300,     2_000,      10_000),
+    dataset=         ("auto",  "auto",     "auto"),
+    train_images=    (400,     4_000,      None),
+    test_images=     (250,     200,        5_000),
+    epochs=          (1,       4,          100),
+    seeds=           (3,       3,          5),
+    reference_images=(10,      30,         100),
+)
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -323,17 +252,19 @@ class DiffusionScale:
     seeds: int
 
 
-DIFFUSION = {
-    "quick": DiffusionScale(
-        mc_draws=2_000, train_epochs=12, eval_points=100, image_epochs=3, image_eval=30, vae_epochs=5, seeds=3
-    ),
-    "standard": DiffusionScale(
-        mc_draws=20_000, train_epochs=50, eval_points=500, image_epochs=50, image_eval=200, vae_epochs=50, seeds=3
-    ),
-    "full": DiffusionScale(
-        mc_draws=100_000, train_epochs=640, eval_points=2_000, image_epochs=900, image_eval=360, vae_epochs=500, seeds=3
-    ),
-}
+# fmt: off
+DIFFUSION = _presets(
+    DiffusionScale,
+    #             quick    standard    full
+    mc_draws=    (2_000,   20_000,     100_000),
+    train_epochs=(12,      50,         640),
+    eval_points= (100,     500,        2_000),
+    image_epochs=(3,       50,         900),
+    image_eval=  (30,      200,        360),
+    vae_epochs=  (5,       50,         500),
+    seeds=       (3,       3,          3),
+)
+# fmt: on
 
 
 @dataclass(frozen=True)

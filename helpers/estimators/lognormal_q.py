@@ -31,7 +31,7 @@ from helpers.common.validation import (
     check_positive_number,
     check_shape,
 )
-from helpers.estimators.monte_carlo import _reparameterization_terms
+from helpers.estimators.terms import _reparameterization_terms
 from helpers.models.gamma_poisson import GammaPoisson
 
 #: what the four entries of theta are, for the error messages

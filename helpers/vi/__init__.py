@@ -1,20 +1,19 @@
-"""Part *Variational inference*: the ELBO (``gaussians``), CAVI (``cavi``), black-box VI (``bbvi``, the estimator and
-the loop; ``normal_gamma_bbvi``, the chapter's model) on the Normal–Gamma mean-field family (``meanfield``), and the
-exponential families (``exponential_family``), Gamma fits (``gamma_fit``) and natural-gradient VI (``ngvi``) that
-the chapter *Natural gradients* (part *Monte Carlo gradient estimators*) builds on. Chapters ``book/vi/*.ipynb``
-use it as ``from helpers import vi``; sizes that change with the scale: ``cfg.scale.vi.<chapter>`` (``scales.py``)."""
+"""Part *Variational inference*: the ELBO (``gaussians``), CAVI (``cavi``), black-box VI (``bbvi``, the estimator;
+``bbvi_loop``, the loop; ``normal_gamma_bbvi``, the chapter's model) on the Normal–Gamma mean-field family
+(``meanfield``), and the exponential families (``exponential_family``), Gamma fits (``gamma_fit``) and
+natural-gradient VI (``ngvi``) that the chapter *Natural gradients* (part *Monte Carlo gradient estimators*) builds on.
+Chapters ``book/vi/*.ipynb`` use it as ``from helpers import vi``; sizes that change with the scale:
+``cfg.scale.vi.<chapter>`` (``scales.py``)."""
 
 from helpers.vi import scales
 from helpers.vi.bbvi import (
     COEFFICIENTS,
-    BBVITrace,
     bbvi_terms,
     control_variate_coefficients,
     grouped_gradient,
     rao_blackwellized_weights,
-    run_bbvi,
-    step_sizes,
 )
+from helpers.vi.bbvi_loop import BBVITrace, run_bbvi, step_sizes
 from helpers.vi.cavi import TRACE_COLUMNS, CAVIFit, cavi_normal_gamma, check_prior, normal_gamma_elbo
 from helpers.vi.exponential_family import (
     FISHER_PARAMETERIZATIONS,

@@ -5,8 +5,8 @@ The Normal-Gamma mean-field family of the chapter, q(mu) = N(mu_N, 1/lambda_N) a
 (:class:`helpers.vi.NormalGammaQ`, in :mod:`helpers.vi.meanfield`) has its parameters in the order
 omega = (mu_N, lambda_N, a_N, b_N) everywhere; :func:`bbvi_normal_gamma` optimizes the unconstrained
 theta = (mu_N, log lambda_N, log a_N, log b_N) with a Robbins-Monro step size preconditioned per coordinate as in
-AdaGrad (Duchi et al. 2011), in :func:`helpers.vi.run_bbvi`. The estimator's pieces (weights, regression
-coefficients, per-draw terms) are in :mod:`helpers.vi.bbvi`.
+AdaGrad (Duchi et al. 2011), in :func:`helpers.vi.run_bbvi` (:mod:`helpers.vi.bbvi_loop`). The estimator's pieces
+(weights, regression coefficients, per-draw terms) are in :mod:`helpers.vi.bbvi`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from helpers.common.validation import (
     renamed_arguments,
 )
 from helpers.models.normal_gamma import NormalGamma, check_data
-from helpers.vi.bbvi import COEFFICIENTS, Coefficient, _bbvi_terms, _rao_blackwellized_weights, run_bbvi
+from helpers.vi.bbvi import COEFFICIENTS, Coefficient, _bbvi_terms, _rao_blackwellized_weights
+from helpers.vi.bbvi_loop import run_bbvi
 from helpers.vi.cavi import check_prior
 from helpers.vi.meanfield import NormalGammaQ, _draws, _from_unconstrained, _to_unconstrained, check_q_params
 

@@ -485,10 +485,8 @@ def test_few_bad_inputs_are_unclear():
     assert len(unclear) <= MAX_UNCLEAR, "\n".join(" | ".join(r) for r in unclear)
 
 
-#: the unclear errors left (see the list printed by running this file; lower it when one is fixed): get_device and
-#: get_scale name the device and the scale, not their parameters prefer and name (common/config.py); an empty z in
-#: LogNormal.log_prob (a hot path) is torch's size mismatch
-MAX_UNCLEAR = 5
+#: the unclear errors allowed (see the list printed by running this file): none are left
+MAX_UNCLEAR = 0
 
 
 @pytest.mark.parametrize("name", sorted({name for name, *_ in VALID}))

@@ -133,3 +133,19 @@ def test_importing_helpers_changes_no_global_state():
         "assert before == after, 'importing helpers changed global state'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_errors_name_the_argument_of_the_function_called():
+    """get_device(prefer=...) and get_scale(name=...) name their parameters; setup names its own (device, scale)."""
+    with pytest.raises(TypeError, match="prefer must be a str or torch.device"):
+        common.get_device(3)
+    with pytest.raises(ValueError, match="prefer must name a torch device"):
+        common.get_device("gpu")
+    with pytest.raises(TypeError, match="name must be a scale name, a str"):
+        common.get_scale(3)
+    with pytest.raises(ValueError, match=r"name must be a scale name, one of \['quick', 'standard', 'full'\]"):
+        common.get_scale("huge")
+    with pytest.raises(ValueError, match="scale must be a scale name"):
+        common.setup(0, scale="huge")
+    with pytest.raises(ValueError, match="device must name a torch device"):
+        common.setup(0, device="gpu")

@@ -77,3 +77,10 @@ def test_get_family_accepts_names_classes_and_instances_and_rejects_the_rest():
     for bad in ("student-t", 3, object()):
         with pytest.raises(ValueError, match="family"):
             common.get_family(bad)
+
+
+def test_lognormal_log_prob_refuses_draws_of_another_dimension():
+    loc, scale = torch.zeros(2), torch.ones(2)
+    for z in (torch.ones(1, 0), torch.ones(1, 3), torch.ones(1, 2, 1)):  # empty, too long, an axis that broadcasts
+        with pytest.raises(ValueError, match=r"z must have shape \(\.\.\., D\) with D = 2"):
+            common.LogNormal.log_prob(z, loc, scale)

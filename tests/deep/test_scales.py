@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
+from helpers.common import SCALE_NAMES
 from helpers.deep import scales
 
 
@@ -60,3 +63,28 @@ def test_the_chapters_that_share_a_size_use_the_same_value():
         datasets = {getattr(part, c.name).dataset for c in dataclasses.fields(part) if c.name != "diffusion"}
         assert datasets == {"auto"}, name
         assert part.vae.reference_images == part.iwae.reference_images  # the reference runs' build evaluation
+
+
+def test_each_chapter_has_one_documented_preset_per_scale():
+    """The tables (one row per field, one column per scale) build one dataclass per scale, and every field is
+    documented in its dataclass's docstring."""
+    for presets in (scales.VAE, scales.IWAE, scales.STL, scales.DISCRETE, scales.DIFFUSION):
+        assert tuple(presets) == SCALE_NAMES
+        kind = type(presets["quick"])
+        assert all(type(p) is kind for p in presets.values())
+        for field in dataclasses.fields(kind):
+            assert f"{field.name}" in kind.__doc__, f"{kind.__name__}.{field.name} is not documented"
+    assert tuple(scales.SCALES) == SCALE_NAMES
+
+
+def test_a_table_row_without_a_value_per_scale_or_a_missing_field_is_refused():
+    @dataclasses.dataclass(frozen=True)
+    class Sizes:
+        a: int
+        b: int
+
+    assert scales._presets(Sizes, a=(1, 2, 3), b=(4, 5, 6))["standard"] == Sizes(a=2, b=5)
+    with pytest.raises(ValueError, match="Sizes.b needs one value per scale"):
+        scales._presets(Sizes, a=(1, 2, 3), b=(4, 5))
+    with pytest.raises(TypeError):
+        scales._presets(Sizes, a=(1, 2, 3))

@@ -1,4 +1,5 @@
-"""Baselines: definitions checked against direct formulas; bias checked in tests/estimators/test_monte_carlo.py."""
+"""Baselines: definitions checked against direct formulas, and the estimators' choice of one (baseline_for,
+separate_noise); bias checked in tests/estimators/test_monte_carlo.py."""
 
 from __future__ import annotations
 
@@ -40,3 +41,30 @@ def test_separate_draw_baseline_does_not_depend_on_the_draws_it_corrects():
     baseline = estimators.separate_draws_baseline(independent)
     assert baseline.shape == (4, 1)
     torch.testing.assert_close(baseline.squeeze(-1), independent.sum(-1) / 9)
+
+
+def test_baseline_for_computes_the_named_baseline_on_the_draws(model):
+    loc, scale = torch.tensor([5.0, 1.0], dtype=torch.float64), torch.tensor([0.5, 0.15], dtype=torch.float64)
+    eps, other = torch.randn((2, 8, 2), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    w = estimators.elbo_terms(model, loc, scale, eps)
+    loo = estimators.baseline_for("leave-one-out", model, loc, scale, eps)
+    torch.testing.assert_close(loo, estimators.leave_one_out_baseline(w))
+    same = estimators.baseline_for("same-draws", model, loc, scale, eps)
+    torch.testing.assert_close(same, estimators.same_draws_baseline(w))
+    separate = estimators.baseline_for("separate", model, loc, scale, eps, other_eps=other)
+    torch.testing.assert_close(
+        separate, estimators.separate_draws_baseline(estimators.elbo_terms(model, loc, scale, other))
+    )
+    assert estimators.baseline_for(-3, model, loc, scale, eps) == -3.0
+    assert estimators.baseline_for(None, model, loc, scale, eps) is None
+    with pytest.raises(ValueError, match="other_eps"):
+        estimators.baseline_for("separate", model, loc, scale, eps)
+    with pytest.raises(ValueError, match="baseline must be None, a finite number, or one of"):
+        estimators.check_baseline("mean")
+
+
+def test_separate_noise_only_for_the_separate_baseline():
+    eps = torch.zeros(4, 2, dtype=torch.float32)
+    other = estimators.separate_noise("separate", eps, torch.Generator().manual_seed(1))
+    assert other.shape == eps.shape and other.dtype == eps.dtype
+    assert estimators.separate_noise("leave-one-out", eps, None) is None
