@@ -78,13 +78,13 @@ VAE = _presets(
     test_images=       (500,         2_000,       10_000),
     epochs=            (2,           4,           100),
     seeds=             (2,           3,           5),
-    loglik_images=     (20,          200,         10_000),
+    loglik_images=     (20,          50,          10_000),
     loglik_samples=    (500,         5_000,       5_000),
-    reference_images=  (20,          100,         100),
+    reference_images=  (20,          50,          100),
     latent_dims=       ((2, 10, 20), (2, 10, 20), (2, 10, 20)),
     sweep_epochs=      (1,           3,           100),
     gradient_pairs=    (50,          200,         1_000),
-    sweep_train_images=(None,        20_000,      None),
+    sweep_train_images=(None,        10_000,      None),
 )
 # fmt: on
 
@@ -127,15 +127,15 @@ IWAE = _presets(
     #                 quick    standard    full
     num_repeats=     (1_000,   2_000,      10_000),
     dataset=         ("auto",  "auto",     "auto"),
-    train_images=    (1_000,   None,       None),
+    train_images=    (1_000,   30_000,     None),
     test_images=     (500,     2_000,      10_000),
     seeds=           (2,       3,          5),
     epochs=          (2,       2,          3_280),
     epochs_k50=      (1,       1,          3_280),
-    k50_train_images=(None,    5_000,      None),  # standard: one K = 50 pass over 60,000 images costs ~4 min per run
+    k50_train_images=(None,    2_500,      None),  # standard: one K = 50 pass over 60,000 images costs ~4 min per run
     loglik_images=   (20,      100,        10_000),
     loglik_samples=  (200,     1_000,      5_000),
-    reference_images=(20,      100,        100),
+    reference_images=(20,      50,         100),
 )
 # fmt: on
 
@@ -177,7 +177,7 @@ STL = _presets(
     dataset=         ("auto",  "auto",     "auto"),
     train_images=    (1_000,   10_000,     None),
     test_images=     (500,     2_000,      10_000),
-    epochs=          (2,       5,          100),
+    epochs=          (2,       3,          100),
     seeds=           (2,       3,          5),
     grad_repeats=    (10,      20,         100),
     reference_images=(10,      50,         100),
