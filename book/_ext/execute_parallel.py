@@ -29,8 +29,10 @@ import argparse
 import json
 import os
 import platform
+import random
 import sys
 import time
+import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -38,9 +40,11 @@ import nbformat
 import yaml
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+#: starts of a kernel that dies before it answers (a port taken by a parallel job's kernel) before giving up
+KERNEL_START_ATTEMPTS = 3
 #: the chapters that train networks, longest first at the standard scale (the times are in benchmarks/RESULTS.md);
 #: the order of a build with no recorded times (a fresh clone): the longest must not start last
-LONGEST_FIRST = ("deep/iwae.ipynb", "deep/discrete.ipynb", "deep/vae.ipynb", "deep/diffusion.ipynb", "deep/stl.ipynb")
+LONGEST_FIRST = ("deep/vae.ipynb", "deep/iwae.ipynb", "deep/stl.ipynb", "deep/discrete.ipynb", "deep/diffusion.ipynb")
 
 
 def toc_notebooks(book: Path) -> list[Path]:
@@ -73,6 +77,15 @@ def machine() -> dict[str, object]:
     return {"cores": os.cpu_count() or 1, "cpu": model}
 
 
+def committed_times(book: Path, scale: str) -> dict[str, float]:
+    """{notebook: seconds} at ``scale`` from the committed ``<book>/_data/timings.json`` ({} when absent)."""
+    path = book / "_data" / "timings.json"
+    if not path.exists():
+        return {}
+    notebooks = json.loads(path.read_text()).get("notebooks", {})
+    return {name: float(times[scale]["seconds"]) for name, times in notebooks.items() if scale in times}
+
+
 def record_timings(
     book: Path, scale: str, seconds: dict[str, float], jobs: int, loads: dict[str, float] | None = None
 ) -> Path:
@@ -102,15 +115,37 @@ def record_timings(
     return path
 
 
-def execute_one(path: str, timeout: int) -> tuple[str, dict | None, float, str | None]:
-    """Execute one notebook in its own folder (as myst-nb does): (path, executed notebook, seconds, traceback)."""
+def kernel_did_not_start(error: BaseException) -> bool:
+    """Whether ``error`` is jupyter_client's report of a kernel that died before it answered (nbclient raises
+    ``RuntimeError("Kernel died before replying to kernel_info")``), as when two kernels started at the same moment
+    by parallel jobs pick the same free TCP port ("Address already in use")."""
+    return isinstance(error, RuntimeError) and "Kernel died before replying" in str(error)
+
+
+def execute_one(path: str, timeout: int, attempts: int = KERNEL_START_ATTEMPTS
+                ) -> tuple[str, dict | None, float, str | None]:  # fmt: skip
+    """Execute one notebook in its own folder (as myst-nb does): (path, executed notebook, seconds, traceback).
+
+    A kernel that does not start is started again, up to ``attempts`` times, after a random pause of 1-3 s (the
+    port race above; a notebook's own error is not retried). Any other exception is returned as the traceback, so
+    that one notebook's failure is reported with the others' results instead of stopping the run."""
     from jupyter_cache.executors.utils import single_nb_execution
 
-    nb = nbformat.read(path, as_version=4)
-    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False)
-    if result.err is not None:
-        return path, None, result.time, result.exc_string
-    return path, result.nb, result.time, None
+    started = time.perf_counter()
+    for attempt in range(1, attempts + 1):
+        nb = nbformat.read(path, as_version=4)
+        try:
+            result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False)
+        except Exception as error:
+            if kernel_did_not_start(error) and attempt < attempts:
+                print(f"execute_parallel: {path}: the kernel did not start ({error}); starting it again", flush=True)
+                time.sleep(random.uniform(1.0, 3.0))
+                continue
+            return path, None, time.perf_counter() - started, traceback.format_exc()
+        if result.err is not None:
+            return path, None, result.time, result.exc_string
+        return path, result.nb, result.time, None
+    raise AssertionError("unreachable: the last attempt returns")  # pragma: no cover
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,10 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     if not todo:
         print("execute_parallel: every notebook is in the cache")
         return 0
-    # Longest first, so that the last job to start is a short one: by the previous run's times when recorded, else
-    # the chapters that train networks in the order of LONGEST_FIRST, then the others by the length of their code.
+    # Longest first, so that the last job to start is a short one: by the previous run's times when recorded (else
+    # the committed times at this scale), else the chapters that train networks in the order of LONGEST_FIRST, then
+    # the others by the length of their code.
     times_file = cache_path.parent / "execution-times.json"
     previous = json.loads(times_file.read_text()).get("notebooks", {}) if times_file.exists() else {}
+    if not previous:  # a fresh clone: the committed times of the last build at this scale
+        previous = committed_times(book, os.environ.get("BOOK_SCALE", ""))
 
     todo.sort(key=lambda item: priority(item[1].relative_to(book).as_posix(), item[0], previous), reverse=True)
 
@@ -182,13 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(execute_one, str(path), timeout) for _, path in todo]
         for future in as_completed(futures):
-            path, nb, elapsed, traceback = future.result()
+            path, nb, elapsed, error_text = future.result()
             name = str(Path(path).relative_to(book))
             seconds[name] = round(elapsed, 1)
             loads[name] = round(os.getloadavg()[1], 1) if hasattr(os, "getloadavg") else None
-            if traceback is not None:
+            if error_text is not None:
                 failed.append(name)
-                print(f"execute_parallel: {name} FAILED after {elapsed:.0f} s\n{traceback}", file=sys.stderr)
+                print(f"execute_parallel: {name} FAILED after {elapsed:.0f} s\n{error_text}", file=sys.stderr)
                 continue
             cache.cache_notebook_bundle(
                 CacheBundleIn(nb, str(Path(path)), data={"execution_seconds": elapsed}),

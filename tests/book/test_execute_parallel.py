@@ -59,8 +59,8 @@ def test_longest_first():
     def order(previous):
         return sorted(names, key=lambda n: execute_parallel.priority(n, code[n], previous), reverse=True)
 
-    # a fresh clone: the IWAE chapter (the longest at the standard scale) first, then the rest by code length
-    assert order({}) == ["deep/iwae.ipynb", "deep/vae.ipynb", "estimators/gradient-estimators.ipynb", "vi/elbo.ipynb"]
+    # no times at all: the VAE chapter (the longest at the standard scale) first, then the rest by code length
+    assert order({}) == ["deep/vae.ipynb", "deep/iwae.ipynb", "estimators/gradient-estimators.ipynb", "vi/elbo.ipynb"]
     recorded = {"vi/elbo.ipynb": 5.0, "deep/vae.ipynb": 600.0, "deep/iwae.ipynb": 300.0}
     assert order(recorded)[:3] == ["deep/vae.ipynb", "deep/iwae.ipynb", "vi/elbo.ipynb"]  # recorded times win
 
@@ -145,3 +145,59 @@ def test_make_test_executes_each_notebook_once_and_stops_on_a_failure():
     assert lines[execute].startswith("BOOK_SCALE=") and "||" not in lines[execute], lines[execute]
     assert execute < next(i for i, line in enumerate(lines) if "jupyter-book build" in line)
     assert "$(call build_book,quick" in makefile[makefile.index("\ntest-build:") :]
+
+
+def test_a_kernel_that_dies_before_it_answers_is_started_again(tiny_book, monkeypatch):
+    """Two kernels started at once by parallel jobs can pick the same TCP port; the loser dies before it answers
+    (nbclient: "Kernel died before replying to kernel_info"). execute_one starts it again, on a real kernel."""
+    from jupyter_cache.executors import utils
+
+    real, calls = utils.single_nb_execution, []
+
+    def first_kernel_dies(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(utils, "single_nb_execution", first_kernel_dies)
+    monkeypatch.setattr(execute_parallel.time, "sleep", lambda seconds: None)
+    path, nb, _, error_text = execute_parallel.execute_one(str(tiny_book / "part" / "ok.ipynb"), timeout=60)
+    assert error_text is None and len(calls) == 2
+    assert nb.cells[0].outputs  # executed by the second kernel
+
+
+@pytest.mark.parametrize(
+    "error, starts",
+    [(RuntimeError("Kernel died before replying to kernel_info"), execute_parallel.KERNEL_START_ATTEMPTS),
+     (OSError("no such kernel: vi-course"), 1)],
+)  # fmt: skip
+def test_a_kernel_that_never_starts_is_a_failure_with_its_traceback_not_a_crash(tiny_book, monkeypatch, error, starts):
+    from jupyter_cache.executors import utils
+
+    calls = []
+
+    def never_starts(*args, **kwargs):
+        calls.append(1)
+        raise error
+
+    monkeypatch.setattr(utils, "single_nb_execution", never_starts)
+    monkeypatch.setattr(execute_parallel.time, "sleep", lambda seconds: None)
+    path, nb, _, error_text = execute_parallel.execute_one(str(tiny_book / "part" / "ok.ipynb"), timeout=60)
+    assert nb is None and len(calls) == starts  # only the port race is retried
+    assert type(error).__name__ in error_text and str(error) in error_text
+
+
+def test_a_fresh_clone_orders_by_the_committed_times_at_its_scale(tmp_path):
+    (tmp_path / "_data").mkdir()
+    times = {"a.ipynb": {"quick": {"seconds": 5.0}, "standard": {"seconds": 50.0}}}
+    times["b.ipynb"] = {"quick": {"seconds": 9.0}}
+    (tmp_path / "_data" / "timings.json").write_text(json.dumps({"notebooks": times}))
+    assert execute_parallel.committed_times(tmp_path, "quick") == {"a.ipynb": 5.0, "b.ipynb": 9.0}
+    assert execute_parallel.committed_times(tmp_path, "standard") == {"a.ipynb": 50.0}
+    assert execute_parallel.committed_times(tmp_path / "nowhere", "quick") == {}
+    # the book's own file has a time for every chapter at quick and standard (the build records them)
+    for scale in ("quick", "standard"):
+        assert set(execute_parallel.committed_times(BOOK, scale)) == {
+            p.relative_to(BOOK).as_posix() for p in execute_parallel.toc_notebooks(BOOK)
+        }
